@@ -1,0 +1,46 @@
+package io.flashvisor.nbd;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * An NBD server (fixed newstyle handshake, simple and structured replies) serving the exports of
+ * an {@link ExportCatalog} on one or more {@link Listener}s.
+ *
+ * <p>Lifecycle: {@link #start} binds every listener or fails with a message that names the one that
+ * failed; {@link #close} stops accepting, lets in-flight requests finish (up to the drain timeout),
+ * then disconnects clients. {@code close()} is idempotent.
+ */
+public final class NbdServer implements AutoCloseable {
+
+    /** Tunables, validated at construction. */
+    public record Settings(int maxPayload, Duration drainTimeout) {
+        /** 32 MiB: what the spec suggests clients may send, and what qemu and nbdkit use. */
+        public static final int DEFAULT_MAX_PAYLOAD = 32 << 20;
+
+        public Settings {
+            if (maxPayload < 4096 || Integer.bitCount(maxPayload) != 1) {
+                throw new IllegalArgumentException("maxPayload must be a power of two >= 4096: " + maxPayload);
+            }
+        }
+
+        public static Settings defaults() {
+            return new Settings(DEFAULT_MAX_PAYLOAD, Duration.ofSeconds(30));
+        }
+    }
+
+    public static NbdServer start(ExportCatalog catalog, List<Listener> listeners, Settings settings) throws IOException {
+        throw new UnsupportedOperationException("TODO");
+    }
+
+    /** The port a {@link Listener.Tcp} is bound to (useful with port 0). */
+    public int boundPort(Listener.Tcp listener) {
+        throw new UnsupportedOperationException("TODO");
+    }
+
+    @Override
+    public void close() {
+        throw new UnsupportedOperationException("TODO");
+    }
+}
