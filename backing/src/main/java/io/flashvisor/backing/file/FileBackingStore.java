@@ -3,11 +3,11 @@ package io.flashvisor.backing.file;
 import io.flashvisor.backing.align.AlignedAccess;
 import io.flashvisor.common.BlockError;
 import io.flashvisor.common.BlockVolume;
+import io.flashvisor.common.Ranges;
 import io.flashvisor.common.VolumeException;
 import io.flashvisor.common.VolumeFeatures;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.ClosedChannelException;
 import java.nio.file.Path;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,6 +39,7 @@ import org.slf4j.LoggerFactory;
 public final class FileBackingStore implements BlockVolume {
     private static final Logger LOG = LoggerFactory.getLogger(FileBackingStore.class);
     private static final int ZERO_CHUNK = 1 << 20;
+    private static final int MAX_PIECE = 4 << 20;
 
     private final FileHandle file;
     private final AlignedAccess access;
@@ -52,7 +53,9 @@ public final class FileBackingStore implements BlockVolume {
         this.size = size;
         this.sync = sync;
         int alignment = file.alignment();
-        this.access = new AlignedAccess(file, alignment, Integer.MAX_VALUE);
+        // Pieces of at most 4 MiB: the JDK copies heap buffers through a temporary direct buffer of the
+        // request's size, and caches it per thread; unbounded requests would pin unbounded native memory.
+        this.access = new AlignedAccess(file, alignment, MAX_PIECE);
         int zeroAlign = Math.max(alignment, 4096);
         this.zeroes = ByteBuffer.allocateDirect(ZERO_CHUNK + zeroAlign).alignedSlice(zeroAlign)
                 .limit(ZERO_CHUNK).slice().asReadOnlyBuffer();
@@ -152,11 +155,13 @@ public final class FileBackingStore implements BlockVolume {
                     "fast zeroing is not supported by " + file.path() + " (zeroes are written as data)");
         }
         try {
-            long done = 0;
-            while (done < length) {
-                int n = (int) Math.min(ZERO_CHUNK, length - done);
-                access.write(offset + done, zeroes.duplicate().limit(n), false);
-                done += n;
+            // Chunks end on ZERO_CHUNK boundaries, so only the first and last can be unaligned.
+            long pos = offset;
+            long end = offset + length;
+            while (pos < end) {
+                int n = (int) (Math.min(end, Ranges.alignDown(pos, ZERO_CHUNK) + ZERO_CHUNK) - pos);
+                access.write(pos, zeroes.duplicate().limit(n), false);
+                pos += n;
             }
             if (fua && sync) {
                 file.force();
@@ -181,9 +186,5 @@ public final class FileBackingStore implements BlockVolume {
     @Override
     public String toString() {
         return "FileBackingStore[" + file.path() + "]";
-    }
-
-    static boolean isClosedError(IOException e) {
-        return e instanceof ClosedChannelException;
     }
 }
