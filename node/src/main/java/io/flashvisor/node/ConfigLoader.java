@@ -48,14 +48,14 @@ public final class ConfigLoader {
 
     /** Parses {@code text} (named {@code source} in messages); relative paths resolve against {@code baseDir}. */
     public static NodeSettings parse(String text, String source, Path baseDir) throws ConfigException {
+        if (text.isBlank() || text.strip().equals("---")) {
+            throw new ConfigException(source, List.of("the file is empty; it needs at least 'listeners' and 'volumes'"));
+        }
         NodeConfig config;
         try {
             config = YAML.readValue(text, NodeConfig.class);
         } catch (JsonProcessingException e) {
             throw new ConfigException(source, List.of(describe(e)));
-        }
-        if (config == null) {
-            throw new ConfigException(source, List.of("the file is empty; it needs at least 'listeners' and 'volumes'"));
         }
         return new Validation(baseDir).validate(config, source);
     }
@@ -114,10 +114,12 @@ public final class ConfigLoader {
             }
             Set<String> names = new HashSet<>();
             for (int i = 0; i < config.volumes().size(); i++) {
-                VolumeSpec v = volume("volumes[" + i + "]", config.volumes().get(i));
-                if (v != null && !names.add(v.name())) {
-                    problems.add("volumes[" + i + "].name: '" + v.name() + "' is used by another volume; names must be unique");
-                } else if (v != null) {
+                NodeConfig.VolumeConfig c = config.volumes().get(i);
+                if (c != null && c.name() != null && !names.add(c.name())) {
+                    problems.add("volumes[" + i + "].name: '" + c.name() + "' is used by another volume; names must be unique");
+                }
+                VolumeSpec v = volume("volumes[" + i + "]", c);
+                if (v != null) {
                     volumes.add(v);
                 }
             }
