@@ -1,0 +1,20 @@
+package io.flashvisor.cache.log;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/** One append call waiting for the appender: its records go into one batch, together. */
+final class PendingAppend {
+    final List<Record> records;
+    final boolean reclaim;
+    final int dataBlocks;
+    final long deadlineNanos;
+    final CompletableFuture<AppendResult> future = new CompletableFuture<>();
+
+    PendingAppend(List<Record> records, boolean reclaim, int dataBlocks, long deadlineNanos) {
+        this.records = records;
+        this.reclaim = reclaim;
+        this.dataBlocks = dataBlocks;
+        this.deadlineNanos = deadlineNanos;
+    }
+}

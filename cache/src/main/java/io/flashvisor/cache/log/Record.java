@@ -1,0 +1,158 @@
+package io.flashvisor.cache.log;
+
+import java.nio.ByteBuffer;
+import java.util.Objects;
+import java.util.zip.CRC32C;
+
+/**
+ * A record to append to the flash log: a DATA record (blocks of one volume, with their data) or a
+ * marker (CLEAN, INVALIDATE) that says something about earlier DATA records of a block range.
+ * Immutable once built; thread-safe.
+ *
+ * <p>The data's CRC32C is computed when the record is built, in the caller's thread, so the
+ * checksum seals the bytes the caller handed over: the buffer must not change until the append
+ * completes (a change would make recovery report the record lost rather than store other bytes).
+ * Peer replicas carry the origin host and its epoch ({@link #withOrigin}); a host's own records
+ * leave both 0.
+ */
+public final class Record {
+    /** Block ranges end at or below this, so byte offsets fit in a {@code long}. */
+    public static final long MAX_BLOCK_END = Long.MAX_VALUE / FlashLayout.BLOCK_SIZE;
+
+    private final RecordType type;
+    private final long volumeId;
+    private final long firstBlock;
+    private final int blockCount;
+    private final long aux;
+    private final boolean dirty;
+    private final int epoch;
+    private final long originHost;
+    private final ByteBuffer data;
+    private final int dataCrc;
+
+    private Record(RecordType type, long volumeId, long firstBlock, int blockCount, long aux, boolean dirty,
+                   int epoch, long originHost, ByteBuffer data, int dataCrc) {
+        if (!validRange(firstBlock, blockCount)) {
+            throw new IllegalArgumentException("block range [" + firstBlock + ", +" + blockCount + ") is invalid");
+        }
+        this.type = type;
+        this.volumeId = volumeId;
+        this.firstBlock = firstBlock;
+        this.blockCount = blockCount;
+        this.aux = aux;
+        this.dirty = dirty;
+        this.epoch = epoch;
+        this.originHost = originHost;
+        this.data = data;
+        this.dataCrc = dataCrc;
+    }
+
+    /**
+     * DATA for {@code [firstBlock, +n)} where {@code n = data.remaining() / 4096}. Reads the
+     * buffer's remaining bytes without moving its position.
+     *
+     * @param dirty the data is not yet on the backing store
+     */
+    public static Record data(long volumeId, long firstBlock, ByteBuffer data, boolean dirty) {
+        int bytes = data.remaining();
+        if (bytes == 0 || bytes % FlashLayout.BLOCK_SIZE != 0) {
+            throw new IllegalArgumentException("DATA needs a positive multiple of 4096 bytes, not " + bytes);
+        }
+        ByteBuffer view = data.slice().asReadOnlyBuffer();
+        CRC32C crc = new CRC32C();
+        crc.update(view.duplicate());
+        return new Record(RecordType.DATA, volumeId, firstBlock, bytes / FlashLayout.BLOCK_SIZE, 0, dirty, 0, 0,
+                view, (int) crc.getValue());
+    }
+
+    /** CLEAN: the DATA records of {@code [firstBlock, +blockCount)} with sequence ≤ {@code upToSequence} are on the backing store. */
+    public static Record clean(long volumeId, long firstBlock, int blockCount, long upToSequence) {
+        return new Record(RecordType.CLEAN, volumeId, firstBlock, blockCount, upToSequence, false, 0, 0, null, 0);
+    }
+
+    /** INVALIDATE: the DATA records of {@code [firstBlock, +blockCount)} with a lower sequence are dead. */
+    public static Record invalidate(long volumeId, long firstBlock, int blockCount) {
+        return new Record(RecordType.INVALIDATE, volumeId, firstBlock, blockCount, 0, false, 0, 0, null, 0);
+    }
+
+    /** This record as a replica of a peer's: the peer's host id and the volume's epoch there. */
+    public Record withOrigin(int epoch, long originHost) {
+        return new Record(type, volumeId, firstBlock, blockCount, aux, dirty, epoch, originHost, data, dataCrc);
+    }
+
+    static boolean validRange(long firstBlock, long blockCount) {
+        return firstBlock >= 0 && blockCount >= 1 && blockCount <= MAX_BLOCK_END - firstBlock;
+    }
+
+    public RecordType type() {
+        return type;
+    }
+
+    public long volumeId() {
+        return volumeId;
+    }
+
+    public long firstBlock() {
+        return firstBlock;
+    }
+
+    public int blockCount() {
+        return blockCount;
+    }
+
+    public long aux() {
+        return aux;
+    }
+
+    public boolean dirty() {
+        return dirty;
+    }
+
+    public int epoch() {
+        return epoch;
+    }
+
+    public long originHost() {
+        return originHost;
+    }
+
+    /** CRC32C of the data (DATA records), 0 for markers. */
+    public int dataCrc() {
+        return dataCrc;
+    }
+
+    /** Blocks of data this record puts in the log: {@code blockCount} for DATA, 0 for markers. */
+    public int dataBlocks() {
+        return type == RecordType.DATA ? blockCount : 0;
+    }
+
+    /** A read-only view of the data (DATA records), or null. */
+    ByteBuffer data() {
+        return data == null ? null : data.duplicate();
+    }
+
+    RecordEntry entry(long sequence) {
+        return new RecordEntry(type, volumeId, firstBlock, blockCount, sequence, aux, dirty, dataCrc, epoch, originHost);
+    }
+
+    @Override
+    public String toString() {
+        return type + "(volume " + Long.toHexString(volumeId) + ", [" + firstBlock + ", +" + blockCount + ")"
+                + (dirty ? ", dirty" : "") + (type == RecordType.CLEAN ? ", upTo " + aux : "")
+                + (originHost != 0 ? ", origin " + originHost + "@" + epoch : "") + ")";
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        // Identity of the description, not of the bytes: two DATA records are equal if they describe
+        // the same blocks with the same checksum.
+        return o instanceof Record r && r.type == type && r.volumeId == volumeId && r.firstBlock == firstBlock
+                && r.blockCount == blockCount && r.aux == aux && r.dirty == dirty && r.epoch == epoch
+                && r.originHost == originHost && r.dataCrc == dataCrc;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(type, volumeId, firstBlock, blockCount, aux, dirty, epoch, originHost, dataCrc);
+    }
+}
