@@ -9,17 +9,24 @@ import java.util.Arrays;
  * and runs for its block count. Immutable.
  */
 public final class AppendResult {
+    private final int stream;
     private final int segment;
     private final long firstSequence;
     private final long[] deviceBlocks;
 
-    AppendResult(int segment, long firstSequence, long[] deviceBlocks) {
+    AppendResult(int stream, int segment, long firstSequence, long[] deviceBlocks) {
+        this.stream = stream;
         this.segment = segment;
         this.firstSequence = firstSequence;
         this.deviceBlocks = deviceBlocks;
     }
 
-    /** The segment the batch was written to. */
+    /** The append stream the records went to. */
+    public int stream() {
+        return stream;
+    }
+
+    /** The segment the batch was written to (one of the stream's). */
     public int segment() {
         return segment;
     }
@@ -56,7 +63,7 @@ public final class AppendResult {
 
     @Override
     public String toString() {
-        return "AppendResult(segment " + segment + ", sequences " + firstSequence + ".." + lastSequence()
+        return "AppendResult(stream " + stream + ", segment " + segment + ", sequences " + firstSequence + ".." + lastSequence()
                 + ", blocks " + Arrays.toString(deviceBlocks) + ")";
     }
 }

@@ -19,24 +19,57 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The group-commit agent of a {@link FlashLog}: one platform thread, "flash-log-appender", that
- * drains the queues of pending appends, packs as many as fit into one batch, writes it with one
- * {@code pwrite}, forces once, and then completes every append in it.
+ * serves the append streams' queues: each cycle it picks one stream, packs as many of that
+ * stream's pending appends as fit into one batch, writes it with one {@code pwrite}, forces once,
+ * and then completes every append in it.
  *
- * <p>Design notes. Exactly one batch is ever written but not yet forced: that is what lets
- * recovery call a checksum failure in any but the newest batch corruption rather than a torn
- * write. Appends never span segments; a segment that cannot take the next append is sealed and the
- * longest-free segment opened (generation = max + 1, a fresh random salt). Reclaim appends (the
- * cleaner's) go first and may open the last {@code reservedSegments} free segments, which client
- * appends may not; a segment opened from that reserve takes only reclaim appends, so the cleaner
- * can always move a segment's live data and free it. With no segment to open, appends wait for
- * the cleaner up to {@link LogConfig#freeSegmentWait} and then fail with {@code NO_SPACE}. An I/O
- * error fails the batch and the log for good: after a failed {@code fdatasync} nobody knows what is
- * durable, and retrying could acknowledge data the kernel has already dropped. Futures are
- * completed on this thread: dependants should be quick or use the {@code *Async} variants.
+ * <p>Design notes. Exactly one batch is ever written but not yet forced, whatever the number of
+ * streams: that is what lets recovery call a checksum failure in any but the newest batch (the one
+ * with the highest sequence on the device) corruption rather than a torn write. Each stream has
+ * its own open segment; appends never span segments; a segment that cannot take its stream's next
+ * append is sealed and the longest-free segment opened for that stream (generation = max + 1 over
+ * all streams, a fresh random salt). The stream to serve is picked round-robin among the streams
+ * whose next append can be written now, so a busy stream delays another by at most one batch per
+ * other stream and a stream waiting for space never holds the others up. Within a stream, reclaim
+ * appends (the cleaner's) go first and may open the last {@code reservedSegments} free segments of
+ * the device, which client appends may not; a segment opened from that reserve takes only reclaim
+ * appends, so the cleaner can always move a segment's live data and free it (the reserve is at
+ * least one segment per stream: docs/cache.md, Appending). With no segment to open, a stream's
+ * appends wait for the cleaner up to {@link LogConfig#freeSegmentWait} and then fail with
+ * {@code NO_SPACE}. An I/O error fails the batch and the log for good: after a failed
+ * {@code fdatasync} nobody knows what is durable, and retrying could acknowledge data the kernel
+ * has already dropped. Futures are completed on this thread: dependants should be quick or use the
+ * {@code *Async} variants.
  */
 final class Appender implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(Appender.class);
     static final String THREAD_NAME = "flash-log-appender";
+
+    /** One append stream: its queues and its open segment. Guarded by the lock. */
+    private static final class Stream {
+        final int id;
+        final ArrayDeque<PendingAppend> reclaimQueue = new ArrayDeque<>();
+        final ArrayDeque<PendingAppend> clientQueue = new ArrayDeque<>();
+        int current = -1;
+        long generation;
+        long salt;
+        int next;
+        boolean reclaimOnly;
+
+        Stream(int id) {
+            this.id = id;
+        }
+
+        /** The append to serve next: reclaim first. */
+        PendingAppend head() {
+            return reclaimQueue.isEmpty() ? clientQueue.peek() : reclaimQueue.peek();
+        }
+
+        long deadline() {
+            return Math.min(reclaimQueue.isEmpty() ? Long.MAX_VALUE : reclaimQueue.peek().deadlineNanos,
+                    clientQueue.isEmpty() ? Long.MAX_VALUE : clientQueue.peek().deadlineNanos);
+        }
+    }
 
     private final FlashChannel channel;
     private final FlashLayout layout;
@@ -46,18 +79,15 @@ final class Appender implements Runnable {
     private final Condition work;
     private final SegmentTable segments;
     private final SplittableRandom random = new SplittableRandom(new SecureRandom().nextLong());
-    private final ArrayDeque<PendingAppend> reclaimQueue = new ArrayDeque<>();
-    private final ArrayDeque<PendingAppend> clientQueue = new ArrayDeque<>();
+    private final Stream[] streams;
     private final Batch batch;
     private final Thread thread;
 
     // Guarded by lock.
     private long nextSequence;
     private long maxGeneration;
-    private int current = -1;
-    private long currentSalt;
-    private int currentNext;
-    private boolean currentReclaimOnly;
+    /** Round-robin: the stream looked at first in the next cycle. */
+    private int nextStream;
     private VolumeException failure;
     private boolean closing;
 
@@ -82,6 +112,10 @@ final class Appender implements Runnable {
         this.segments = segments;
         this.nextSequence = nextSequence;
         this.maxGeneration = maxGeneration;
+        this.streams = new Stream[config.streams()];
+        for (int i = 0; i < streams.length; i++) {
+            streams[i] = new Stream(i);
+        }
         this.batch = new Batch(config.maxBatchDataBlocks());
         this.thread = Thread.ofPlatform().name(THREAD_NAME).daemon(true).unstarted(this);
     }
@@ -94,8 +128,8 @@ final class Appender implements Runnable {
         return Thread.currentThread() == thread;
     }
 
-    CompletableFuture<AppendResult> submit(List<Record> records, int dataBlocks, boolean reclaim) {
-        PendingAppend a = new PendingAppend(records, reclaim, dataBlocks,
+    CompletableFuture<AppendResult> submit(int stream, List<Record> records, int dataBlocks, boolean reclaim) {
+        PendingAppend a = new PendingAppend(stream, records, reclaim, dataBlocks,
                 System.nanoTime() + config.freeSegmentWait().toNanos());
         lock.lock();
         try {
@@ -104,7 +138,8 @@ final class Appender implements Runnable {
             } else if (failure != null) {
                 a.future.completeExceptionally(failedEarlier());
             } else {
-                (reclaim ? reclaimQueue : clientQueue).add(a);
+                Stream st = streams[stream];
+                (reclaim ? st.reclaimQueue : st.clientQueue).add(a);
                 work.signal();
             }
         } finally {
@@ -154,6 +189,17 @@ final class Appender implements Runnable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** The open segment of each stream that has one, by stream. Call with the lock held. */
+    List<SegmentInfo> openSegments() {
+        List<SegmentInfo> list = new ArrayList<>();
+        for (Stream st : streams) {
+            if (st.current >= 0) {
+                list.add(segments.info(st.current));
+            }
+        }
+        return list;
     }
 
     /** Stops after the batch in flight; queued appends fail with SHUTDOWN. Idempotent. */
@@ -227,8 +273,9 @@ final class Appender implements Runnable {
     }
 
     /**
-     * Fills {@link #batch} (possibly with nothing, after failing expired appends), or returns false
-     * when the appender must stop. Appends to fail go to {@code refused}, to be failed outside the lock.
+     * Fills {@link #batch} with appends of one stream (possibly with nothing, after failing expired
+     * appends), or returns false when the appender must stop. Appends to fail go to
+     * {@code refused}, to be failed outside the lock.
      */
     private boolean nextBatch(List<PendingAppend> refused, List<VolumeException> reasons) throws InterruptedException {
         batch.appends.clear();
@@ -237,58 +284,85 @@ final class Appender implements Runnable {
                 drain(refused, reasons);
                 return false;
             }
-            PendingAppend head = reclaimQueue.isEmpty() ? clientQueue.peek() : reclaimQueue.peek();
-            if (head == null) {
-                work.await();
-                continue;
-            }
-            if (!fitsCurrent(head)) {
-                int free = segments.freeCount();
-                boolean mayOpen = head.reclaim ? free > 0 : free > config.reservedSegments();
-                if (!mayOpen) {
-                    long now = System.nanoTime();
-                    if (expire(now, refused, reasons)) {
-                        return true; // fail those outside the lock, then look again
-                    }
-                    long wait = Math.min(deadline(reclaimQueue), deadline(clientQueue)) - now;
-                    work.awaitNanos(Math.max(wait, 1));
+            long now = System.nanoTime();
+            Stream chosen = null;
+            boolean pending = false;
+            boolean expired = false;
+            long earliest = Long.MAX_VALUE;
+            for (int i = 0; i < streams.length; i++) {
+                Stream st = streams[(nextStream + i) % streams.length];
+                PendingAppend head = st.head();
+                if (head == null) {
                     continue;
                 }
-                openSegment(head.reclaim && free <= config.reservedSegments());
+                pending = true;
+                if (fitsCurrent(st, head) || mayOpen(head)) {
+                    if (chosen == null) {
+                        chosen = st;
+                    }
+                } else {
+                    // Waits for space: its expired appends fail now, even while other streams are served.
+                    expired |= expire(st, now, refused, reasons);
+                    earliest = Math.min(earliest, st.deadline());
+                }
             }
-            pack();
-            return true;
+            if (expired) {
+                return true; // fail those outside the lock, then look again
+            }
+            if (chosen != null) {
+                nextStream = (chosen.id + 1) % streams.length;
+                PendingAppend head = chosen.head();
+                if (!fitsCurrent(chosen, head)) {
+                    openSegment(chosen, head.reclaim && segments.freeCount() <= config.reservedSegments());
+                }
+                pack(chosen);
+                return true;
+            }
+            if (!pending) {
+                work.await();
+            } else {
+                work.awaitNanos(Math.max(earliest - now, 1));
+            }
         }
     }
 
-    private boolean fitsCurrent(PendingAppend head) {
-        return current >= 0 && (head.reclaim || !currentReclaimOnly)
-                && 1 + head.dataBlocks <= layout.blocksPerSegment() - currentNext;
+    private boolean fitsCurrent(Stream st, PendingAppend head) {
+        return st.current >= 0 && (head.reclaim || !st.reclaimOnly)
+                && 1 + head.dataBlocks <= layout.blocksPerSegment() - st.next;
     }
 
-    private void openSegment(boolean reclaimOnly) {
-        if (current >= 0) {
-            segments.seal(current, currentNext);
+    /** Whether {@code head} may open a segment: client appends leave the reserve alone. */
+    private boolean mayOpen(PendingAppend head) {
+        int free = segments.freeCount();
+        return head.reclaim ? free > 0 : free > config.reservedSegments();
+    }
+
+    private void openSegment(Stream st, boolean reclaimOnly) {
+        if (st.current >= 0) {
+            segments.seal(st.current, st.next);
         }
         long generation = maxGeneration + 1;
-        current = segments.open(generation);
+        st.current = segments.open(generation, st.id);
         maxGeneration = generation;
-        currentSalt = random.nextLong();
-        currentNext = 0;
-        currentReclaimOnly = reclaimOnly;
-        LOG.debug("opened segment {} (generation {}{})", current, generation, reclaimOnly ? ", reserve" : "");
+        st.generation = generation;
+        st.salt = random.nextLong();
+        st.next = 0;
+        st.reclaimOnly = reclaimOnly;
+        LOG.debug("opened segment {} for stream {} (generation {}{})", st.current, st.id, generation,
+                reclaimOnly ? ", reserve" : "");
     }
 
-    private void pack() {
-        batch.reset(current, currentNext, maxGeneration, currentSalt);
-        int room = Math.min(config.maxBatchDataBlocks(), layout.blocksPerSegment() - currentNext - 1);
-        take(reclaimQueue, room);
-        if (!currentReclaimOnly) {
-            take(clientQueue, room);
+    private void pack(Stream st) {
+        batch.reset(st.id, st.current, st.next, st.generation, st.salt);
+        int room = Math.min(config.maxBatchDataBlocks(), layout.blocksPerSegment() - st.next - 1);
+        take(st.reclaimQueue, room);
+        if (!st.reclaimOnly) {
+            take(st.clientQueue, room);
         }
         batch.firstSequence = nextSequence;
         nextSequence += batch.entries;
-        currentNext += batch.blocks();
+        st.next += batch.blocks();
+        segments.packed(st.current, batch.firstSequence, st.next);
     }
 
     private void take(ArrayDeque<PendingAppend> queue, int room) {
@@ -298,29 +372,27 @@ final class Appender implements Runnable {
         }
     }
 
-    private boolean expire(long now, List<PendingAppend> refused, List<VolumeException> reasons) {
+    private boolean expire(Stream st, long now, List<PendingAppend> refused, List<VolumeException> reasons) {
         boolean any = false;
-        for (ArrayDeque<PendingAppend> queue : List.of(reclaimQueue, clientQueue)) {
+        for (ArrayDeque<PendingAppend> queue : List.of(st.reclaimQueue, st.clientQueue)) {
             while (!queue.isEmpty() && queue.peek().deadlineNanos - now <= 0) {
                 refused.add(queue.poll());
                 reasons.add(new VolumeException(BlockError.NO_SPACE, "flash log is full: no free segment came within "
-                        + config.freeSegmentWait().toMillis() + " ms (" + segments.sealedCount()
-                        + " sealed segments wait for the cleaner)"));
+                        + config.freeSegmentWait().toMillis() + " ms for stream " + st.id + " ("
+                        + segments.sealedCount() + " sealed segments wait for the cleaner)"));
                 any = true;
             }
         }
         return any;
     }
 
-    private static long deadline(ArrayDeque<PendingAppend> queue) {
-        return queue.isEmpty() ? Long.MAX_VALUE : queue.peek().deadlineNanos;
-    }
-
     private void drain(List<PendingAppend> refused, List<VolumeException> reasons) {
-        for (ArrayDeque<PendingAppend> queue : List.of(reclaimQueue, clientQueue)) {
-            while (!queue.isEmpty()) {
-                refused.add(queue.poll());
-                reasons.add(failure != null ? failedEarlier() : new VolumeException(BlockError.SHUTDOWN, "flash log is closed"));
+        for (Stream st : streams) {
+            for (ArrayDeque<PendingAppend> queue : List.of(st.reclaimQueue, st.clientQueue)) {
+                while (!queue.isEmpty()) {
+                    refused.add(queue.poll());
+                    reasons.add(failure != null ? failedEarlier() : new VolumeException(BlockError.SHUTDOWN, "flash log is closed"));
+                }
             }
         }
     }

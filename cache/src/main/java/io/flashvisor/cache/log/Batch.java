@@ -6,12 +6,14 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * One batch being built by the appender: where it goes, the appends packed into it and the one
+ * One batch being built by the appender: which stream and segment it goes to, the appends packed
+ * into it (all of that stream) and the one
  * aligned buffer that holds its header and data, so that it is written with one {@code pwrite}.
  * Not thread-safe: the appender owns it.
  */
 final class Batch {
     final List<PendingAppend> appends = new ArrayList<>();
+    int stream;
     int segment;
     int block;
     long generation;
@@ -25,8 +27,9 @@ final class Batch {
         this.buffer = Buffers.alignedDirect((1 + maxDataBlocks) * FlashLayout.BLOCK_SIZE);
     }
 
-    void reset(int segment, int block, long generation, long salt) {
+    void reset(int stream, int segment, int block, long generation, long salt) {
         appends.clear();
+        this.stream = stream;
         this.segment = segment;
         this.block = block;
         this.generation = generation;
@@ -36,6 +39,7 @@ final class Batch {
     }
 
     boolean fits(PendingAppend a, int roomBlocks) {
+        assert a.stream == stream;
         return entries + a.records.size() <= BatchHeader.MAX_ENTRIES && dataBlocks + a.dataBlocks <= roomBlocks;
     }
 
@@ -73,9 +77,9 @@ final class Batch {
                     locations[i] = -1;
                 }
             }
-            results.add(new AppendResult(segment, appendFirst, locations));
+            results.add(new AppendResult(stream, segment, appendFirst, locations));
         }
-        new BatchHeader(uuid, generation, salt, firstSequence, dataBlocks, list).encode(buffer);
+        new BatchHeader(uuid, stream, generation, salt, firstSequence, dataBlocks, list).encode(buffer);
         return buffer.slice(0, blocks() * FlashLayout.BLOCK_SIZE);
     }
 }

@@ -7,15 +7,16 @@ import java.util.UUID;
 import java.util.zip.CRC32C;
 
 /**
- * The 4 KiB block at the start of every batch: who wrote it (device uuid), which life of the
- * segment it belongs to (generation and salt), and the entries of its records. The data blocks of
- * the batch's DATA records follow it in entry order. Immutable; the codec is stateless.
+ * The 4 KiB block at the start of every batch: who wrote it (device uuid), which append stream
+ * and which life of the segment it belongs to (stream, generation and salt), and the entries of
+ * its records. The data blocks of the batch's DATA records follow it in entry order. Immutable;
+ * the codec is stateless.
  *
  * <pre>
  *  0        4      6      8                                 24                32       36
  *  +--------+------+------+---------------------------------+-----------------+--------+--------+
- *  | "FVB1" | ver=1| count|  device uuid (16 bytes)         | segment         | data   |reserved|
- *  |        |      |(≤63) |                                 | generation      | blocks |   0    |
+ *  | "FVB1" | ver=1| count|  device uuid (16 bytes)         | segment         | data   | stream |
+ *  |        |      |(≤63) |                                 | generation      | blocks | (0..3) |
  *  +--------+------+------+---------------------------------+-----------------+--------+--------+
  *  40                 48                 56       60       64
  *  +------------------+------------------+--------+--------+------------------ ... ---------------+
@@ -25,14 +26,19 @@ import java.util.zip.CRC32C;
  *
  * The CRC covers all 4096 bytes with the CRC field taken as zero. Entry {@code i} has sequence
  * {@code first sequence + i}; {@code data blocks} is the sum of the DATA entries' block counts.
+ * {@code stream} is the append stream the batch's segment belongs to (every batch of one life of a
+ * segment carries the same one); the first format draft kept those bytes zero, which reads as
+ * stream 0.
  * Decoding trusts no count: it checks the entry count, every entry, the data blocks against the
  * room left in the segment, and that the bytes after the entries are zero.
  */
-record BatchHeader(UUID deviceUuid, long generation, long salt, long firstSequence, int dataBlocks,
+record BatchHeader(UUID deviceUuid, int stream, long generation, long salt, long firstSequence, int dataBlocks,
                    List<RecordEntry> entries) {
     static final int MAGIC = 0x46564231; // "FVB1"
     static final int VERSION = 1;
     static final int MAX_ENTRIES = 63;
+    /** Stream ids are 0 to {@code MAX_STREAMS - 1}. */
+    static final int MAX_STREAMS = 4;
     static final int ENTRIES_OFFSET = 64;
     static final int CRC_OFFSET = 60;
     private static final byte[] ZERO_CRC = new byte[Integer.BYTES];
@@ -55,6 +61,9 @@ record BatchHeader(UUID deviceUuid, long generation, long salt, long firstSequen
         if (entries.isEmpty() || entries.size() > MAX_ENTRIES) {
             throw new IllegalArgumentException("a batch holds 1 to 63 records, not " + entries.size());
         }
+        if (stream < 0 || stream >= MAX_STREAMS) {
+            throw new IllegalArgumentException("stream " + stream + " is not in [0, " + MAX_STREAMS + ")");
+        }
         for (int i = 0; i < FlashLayout.BLOCK_SIZE; i += Long.BYTES) {
             block.putLong(i, 0);
         }
@@ -65,6 +74,7 @@ record BatchHeader(UUID deviceUuid, long generation, long salt, long firstSequen
         block.putLong(16, deviceUuid.getLeastSignificantBits());
         block.putLong(24, generation);
         block.putInt(32, dataBlocks);
+        block.putInt(36, stream);
         block.putLong(40, firstSequence);
         block.putLong(48, salt);
         for (int i = 0; i < entries.size(); i++) {
@@ -108,10 +118,14 @@ record BatchHeader(UUID deviceUuid, long generation, long salt, long firstSequen
         }
         long generation = buffer.getLong(offset + 24);
         int dataBlocks = buffer.getInt(offset + 32);
+        int stream = buffer.getInt(offset + 36);
         long firstSequence = buffer.getLong(offset + 40);
         long salt = buffer.getLong(offset + 48);
-        if (buffer.getInt(offset + 36) != 0 || buffer.getInt(offset + 56) != 0) {
+        if (buffer.getInt(offset + 56) != 0) {
             throw new FormatException("batch header reserved bytes are not zero");
+        }
+        if (stream < 0 || stream >= MAX_STREAMS) {
+            throw new FormatException("batch stream " + stream + " is not in [0, " + MAX_STREAMS + ")");
         }
         if (generation < 1) {
             throw new FormatException("batch generation " + generation + " is not positive");
@@ -142,7 +156,7 @@ record BatchHeader(UUID deviceUuid, long generation, long salt, long firstSequen
         if (sum != dataBlocks) {
             throw new FormatException("entries hold " + sum + " data blocks, header says " + dataBlocks);
         }
-        return new BatchHeader(deviceUuid, generation, salt, firstSequence, dataBlocks, entries);
+        return new BatchHeader(deviceUuid, stream, generation, salt, firstSequence, dataBlocks, entries);
     }
 
     /** CRC32C of {@code buffer[offset, offset + 4096)} with the CRC field taken as zero. */

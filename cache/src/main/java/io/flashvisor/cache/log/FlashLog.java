@@ -28,12 +28,17 @@ import org.slf4j.LoggerFactory;
  * read and free segments; then {@link #close} (idempotent). The log owns the channel once
  * {@code format} or {@code open} succeeds; if they fail the caller still owns it.
  *
- * <p>Appends: {@link #appendAsync} queues records for the appender thread, which writes them with
- * others in one batch and one {@code fdatasync} (group commit) and completes the future when they
- * are durable. The records of one append land in one batch, in order, and get consecutive
- * sequences; appends submitted one after the other by one thread are sequenced in that order. One
- * append holds at most 63 records and {@link #maxAppendBlocks} data blocks (256 blocks = 1 MiB by
- * default); bigger ones are refused, not split, since splitting would make them non-atomic.
+ * <p>Appends go to one of {@link LogConfig#streams} append streams (the eviction policy's queues),
+ * each with its own open segment, so a stream's sealed segments, oldest generation first, are its
+ * FIFO. {@link #appendAsync(int, List)} queues records for the appender thread, which writes them
+ * with others of the same stream in one batch and one {@code fdatasync} (group commit) and
+ * completes the future when they are durable; it serves the streams round-robin, one batch at a
+ * time. The records of one append land in one batch, in order, and get consecutive sequences;
+ * appends to one stream submitted one after the other by one thread are sequenced in that order
+ * (appends to different streams are sequenced in the order the appender serves them: a caller that
+ * needs an order across streams waits for the first append). One append holds at most 63 records
+ * and {@link #maxAppendBlocks} data blocks (256 blocks = 1 MiB by default); bigger ones are
+ * refused, not split, since splitting would make them non-atomic.
  *
  * <p>Errors are {@link VolumeException}s: an I/O error while appending or freeing is {@code IO}
  * ({@code ENOSPC}: {@code NO_SPACE}) and fails the log: appends are refused from then on (reads go
@@ -86,11 +91,11 @@ public final class FlashLog implements AutoCloseable {
         try {
             long size = channel.size();
             long count = FlashLayout.segmentCountFor(size, config.segmentSize());
-            if (count < config.reservedSegments() + 2L) {
+            if (count < config.minSegments()) {
                 throw new VolumeException(BlockError.INVALID, "flash device " + channel + " of " + size + " bytes holds "
                         + count + " segments of " + config.segmentSize() + " bytes; it needs at least "
-                        + (config.reservedSegments() + 2) + " (1 MiB + that many segments): use a bigger device or"
-                        + " smaller segments");
+                        + config.minSegments() + " (one open per stream, the " + config.reservedSegments()
+                        + " reserved and one more; 1 MiB + that many segments): use a bigger device or smaller segments");
             }
             ByteBuffer blocks = Buffers.alignedDirect(2 * FlashLayout.BLOCK_SIZE);
             channel.read(blocks, FlashLayout.SUPERBLOCK_A);
@@ -181,10 +186,10 @@ public final class FlashLog implements AutoCloseable {
                 throw new VolumeException(BlockError.INVALID, "flash device " + channel + " has " + size
                         + " bytes but its superblock says " + layout + " (" + layout.end() + " bytes): has it shrunk?");
             }
-            if (layout.segmentCount() < config.reservedSegments() + 2) {
+            if (layout.segmentCount() < config.minSegments()) {
                 throw new VolumeException(BlockError.INVALID, "flash device " + channel + " has " + layout.segmentCount()
-                        + " segments; " + config.reservedSegments() + " reserved segments need at least "
-                        + (config.reservedSegments() + 2));
+                        + " segments; " + config.streams() + " streams and " + config.reservedSegments()
+                        + " reserved segments need at least " + config.minSegments());
             }
             LogRecovery.Result result = LogRecovery.run(channel, sb, listener);
             repair(channel, layout, sb, good, problems, blocks, result.tornTail());
@@ -232,29 +237,42 @@ public final class FlashLog implements AutoCloseable {
 
     /**
      * Appends {@code records} (1 to 63, at most {@link #maxAppendBlocks} data blocks in all) as one
-     * unit. The future completes when they are durable, or fails with a {@link VolumeException}.
-     * DATA buffers must not change until then.
+     * unit to append stream {@code stream}. The future completes when they are durable, or fails
+     * with a {@link VolumeException}. DATA buffers must not change until then.
      *
-     * @throws IllegalArgumentException if the append is empty or too big (it is never split)
+     * @throws IllegalArgumentException if the append is empty or too big (it is never split), or
+     *                                  the stream is not one of {@link LogConfig#streams}
      */
+    public CompletableFuture<AppendResult> appendAsync(int stream, List<Record> records) {
+        return submit(stream, records, false);
+    }
+
+    /** {@link #appendAsync(int, List)} to stream 0. */
     public CompletableFuture<AppendResult> appendAsync(List<Record> records) {
-        return submit(records, false);
+        return appendAsync(0, records);
     }
 
     /**
-     * Like {@link #appendAsync}, for the cleaner moving live data out of segments it will free:
-     * served first, and allowed into the reserved segments so that reclaim can always progress.
+     * Like {@link #appendAsync(int, List)}, for the cleaner moving live data out of segments it will
+     * free: served first within its stream, and allowed into the reserved segments so that reclaim
+     * can always progress. To be sure never to wait for space it cannot get, the cleaner follows the
+     * rules of docs/cache.md (Appending, Space: the reserve and the cleaner): one victim segment at a time, at least as many free
+     * segments as streams it writes to when it starts, and each victim's live records packed in
+     * sequence order into as few appends as fit.
      */
-    public CompletableFuture<AppendResult> appendReclaimAsync(List<Record> records) {
-        return submit(records, true);
+    public CompletableFuture<AppendResult> appendReclaimAsync(int stream, List<Record> records) {
+        return submit(stream, records, true);
     }
 
-    /** {@link #appendAsync}, waiting for the result. Not to be called from a future's callback on the appender thread. */
-    public AppendResult append(List<Record> records) throws VolumeException {
+    /**
+     * {@link #appendAsync(int, List)}, waiting for the result. Not to be called from a future's
+     * callback on the appender thread.
+     */
+    public AppendResult append(int stream, List<Record> records) throws VolumeException {
         if (appender.isAppenderThread()) {
             throw new IllegalStateException("a blocking append from the appender thread would wait for itself");
         }
-        CompletableFuture<AppendResult> f = appendAsync(records);
+        CompletableFuture<AppendResult> f = appendAsync(stream, records);
         try {
             return f.get();
         } catch (ExecutionException e) {
@@ -269,7 +287,16 @@ public final class FlashLog implements AutoCloseable {
         }
     }
 
-    private CompletableFuture<AppendResult> submit(List<Record> records, boolean reclaim) {
+    /** {@link #append(int, List)} to stream 0. */
+    public AppendResult append(List<Record> records) throws VolumeException {
+        return append(0, records);
+    }
+
+    private CompletableFuture<AppendResult> submit(int stream, List<Record> records, boolean reclaim) {
+        if (stream < 0 || stream >= config.streams()) {
+            throw new IllegalArgumentException("stream " + stream + " is not one of the " + config.streams()
+                    + " configured append streams [0, " + config.streams() + ")");
+        }
         List<Record> list = List.copyOf(records);
         if (list.isEmpty() || list.size() > BatchHeader.MAX_ENTRIES) {
             throw new IllegalArgumentException("an append holds 1 to 63 records, not " + list.size());
@@ -283,7 +310,7 @@ public final class FlashLog implements AutoCloseable {
                     + maxAppendBlocks() + " (max batch bytes " + config.maxBatchBytes() + "); split it into several"
                     + " appends, knowing that each is atomic only by itself");
         }
-        return appender.submit(list, (int) dataBlocks, reclaim);
+        return appender.submit(stream, list, (int) dataBlocks, reclaim);
     }
 
     /**
@@ -336,11 +363,37 @@ public final class FlashLog implements AutoCloseable {
         readRecord(record.deviceBlock(), record.blockCount(), record.dataCrc(), dst);
     }
 
-    /** Sealed segments, oldest generation first: the candidates for reclaim. */
+    /** Sealed segments of every stream, oldest generation first: the candidates for reclaim. */
     public List<SegmentInfo> sealedSegments() {
+        return sealedSegments(-1);
+    }
+
+    /**
+     * Sealed segments of {@code stream} (of every stream if negative), oldest generation first: the
+     * stream's FIFO, minus its open segment. Recovered segments keep the stream they were written
+     * to, even one no longer configured.
+     */
+    public List<SegmentInfo> sealedSegments(int stream) {
+        if (stream >= LogConfig.MAX_STREAMS) {
+            throw new IllegalArgumentException("stream " + stream + " is not in [0, " + LogConfig.MAX_STREAMS + ")");
+        }
         lock.lock();
         try {
-            return segments.sealed();
+            return segments.sealed(stream);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The open segment of each stream that has one (a stream opens its first on its first append),
+     * by stream: the newest end of each FIFO, not yet reclaimable. Its {@code usedBlocks} counts
+     * blocks written or being written.
+     */
+    public List<SegmentInfo> openSegments() {
+        lock.lock();
+        try {
+            return appender.openSegments();
         } finally {
             lock.unlock();
         }
@@ -353,6 +406,7 @@ public final class FlashLog implements AutoCloseable {
     public SegmentContents readSegment(int segment) throws VolumeException {
         layout.checkSegment(segment);
         long generation;
+        int stream;
         lock.lock();
         try {
             if (segments.state(segment) != SegmentTable.SEALED) {
@@ -360,15 +414,16 @@ public final class FlashLog implements AutoCloseable {
                         + "; only sealed segments can be read");
             }
             generation = segments.generation(segment);
+            stream = segments.stream(segment);
         } finally {
             lock.unlock();
         }
         checkNotClosed();
         try {
             SegmentScanner.Scan scan = new SegmentScanner(channel, layout, superblock.deviceUuid()).scan(segment);
-            if (scan.generation() != generation) {
-                LOG.error("sealed segment {} of generation {} now reads as generation {}: its first header is corrupt",
-                        segment, generation, scan.generation());
+            if (scan.generation() != generation || scan.stream() != stream) {
+                LOG.error("sealed segment {} of stream {}, generation {} now reads as stream {}, generation {}: its first"
+                        + " header is corrupt", segment, stream, generation, scan.stream(), scan.generation());
             }
             List<RecoveredRecord> records = new ArrayList<>();
             List<RecoveredRecord> lost = new ArrayList<>();
@@ -381,7 +436,7 @@ public final class FlashLog implements AutoCloseable {
                         List<RecordEntry> entries = batch.header().entries();
                         for (int i = 0; i < entries.size(); i++) {
                             RecordEntry e = entries.get(i);
-                            RecoveredRecord r = RecoveredRecord.of(e, segment, dataBlock);
+                            RecoveredRecord r = RecoveredRecord.of(e, stream, segment, dataBlock);
                             ((batch.badData() & (1L << i)) != 0 ? lost : records).add(r);
                             if (e.type() == RecordType.DATA) {
                                 dataBlock += e.blockCount();
@@ -390,7 +445,7 @@ public final class FlashLog implements AutoCloseable {
                     }
                 }
             }
-            return new SegmentContents(segment, scan.generation(), records, lost, unreadable);
+            return new SegmentContents(segment, stream, scan.generation(), records, lost, unreadable);
         } catch (IOException e) {
             throw ioFailure("read of segment " + segment + " of " + channel, e);
         }

@@ -13,7 +13,10 @@ import java.util.zip.CRC32C;
  * checksum seals the bytes the caller handed over: the buffer must not change until the append
  * completes (a change would make recovery report the record lost rather than store other bytes).
  * Peer replicas carry the origin host and its epoch ({@link #withOrigin}); a host's own records
- * leave both 0.
+ * leave both 0. A write-back DATA record carries its volume's flush epoch
+ * ({@link #data(long, long, ByteBuffer, boolean, long)}), an unsigned 64-bit number that orders
+ * destaging after a crash (docs/cache.md, Write ordering and destage); it is 0 by default and
+ * always 0 for markers.
  */
 public final class Record {
     /** Block ranges end at or below this, so byte offsets fit in a {@code long}. */
@@ -27,11 +30,12 @@ public final class Record {
     private final boolean dirty;
     private final int epoch;
     private final long originHost;
+    private final long flushEpoch;
     private final ByteBuffer data;
     private final int dataCrc;
 
     private Record(RecordType type, long volumeId, long firstBlock, int blockCount, long aux, boolean dirty,
-                   int epoch, long originHost, ByteBuffer data, int dataCrc) {
+                   int epoch, long originHost, long flushEpoch, ByteBuffer data, int dataCrc) {
         if (!validRange(firstBlock, blockCount)) {
             throw new IllegalArgumentException("block range [" + firstBlock + ", +" + blockCount + ") is invalid");
         }
@@ -43,17 +47,29 @@ public final class Record {
         this.dirty = dirty;
         this.epoch = epoch;
         this.originHost = originHost;
+        this.flushEpoch = flushEpoch;
         this.data = data;
         this.dataCrc = dataCrc;
+    }
+
+    /**
+     * DATA for {@code [firstBlock, +n)} where {@code n = data.remaining() / 4096}, with flush
+     * epoch 0. Reads the buffer's remaining bytes without moving its position.
+     *
+     * @param dirty the data is not yet on the backing store
+     */
+    public static Record data(long volumeId, long firstBlock, ByteBuffer data, boolean dirty) {
+        return data(volumeId, firstBlock, data, dirty, 0);
     }
 
     /**
      * DATA for {@code [firstBlock, +n)} where {@code n = data.remaining() / 4096}. Reads the
      * buffer's remaining bytes without moving its position.
      *
-     * @param dirty the data is not yet on the backing store
+     * @param dirty      the data is not yet on the backing store
+     * @param flushEpoch the volume's flush epoch this write belongs to (unsigned; any 64-bit value)
      */
-    public static Record data(long volumeId, long firstBlock, ByteBuffer data, boolean dirty) {
+    public static Record data(long volumeId, long firstBlock, ByteBuffer data, boolean dirty, long flushEpoch) {
         int bytes = data.remaining();
         if (bytes == 0 || bytes % FlashLayout.BLOCK_SIZE != 0) {
             throw new IllegalArgumentException("DATA needs a positive multiple of 4096 bytes, not " + bytes);
@@ -62,22 +78,22 @@ public final class Record {
         CRC32C crc = new CRC32C();
         crc.update(view.duplicate());
         return new Record(RecordType.DATA, volumeId, firstBlock, bytes / FlashLayout.BLOCK_SIZE, 0, dirty, 0, 0,
-                view, (int) crc.getValue());
+                flushEpoch, view, (int) crc.getValue());
     }
 
     /** CLEAN: the DATA records of {@code [firstBlock, +blockCount)} with sequence ≤ {@code upToSequence} are on the backing store. */
     public static Record clean(long volumeId, long firstBlock, int blockCount, long upToSequence) {
-        return new Record(RecordType.CLEAN, volumeId, firstBlock, blockCount, upToSequence, false, 0, 0, null, 0);
+        return new Record(RecordType.CLEAN, volumeId, firstBlock, blockCount, upToSequence, false, 0, 0, 0, null, 0);
     }
 
     /** INVALIDATE: the DATA records of {@code [firstBlock, +blockCount)} with a lower sequence are dead. */
     public static Record invalidate(long volumeId, long firstBlock, int blockCount) {
-        return new Record(RecordType.INVALIDATE, volumeId, firstBlock, blockCount, 0, false, 0, 0, null, 0);
+        return new Record(RecordType.INVALIDATE, volumeId, firstBlock, blockCount, 0, false, 0, 0, 0, null, 0);
     }
 
     /** This record as a replica of a peer's: the peer's host id and the volume's epoch there. */
     public Record withOrigin(int epoch, long originHost) {
-        return new Record(type, volumeId, firstBlock, blockCount, aux, dirty, epoch, originHost, data, dataCrc);
+        return new Record(type, volumeId, firstBlock, blockCount, aux, dirty, epoch, originHost, flushEpoch, data, dataCrc);
     }
 
     static boolean validRange(long firstBlock, long blockCount) {
@@ -116,6 +132,11 @@ public final class Record {
         return originHost;
     }
 
+    /** The volume's flush epoch of a write-back DATA record (unsigned), 0 otherwise. */
+    public long flushEpoch() {
+        return flushEpoch;
+    }
+
     /** CRC32C of the data (DATA records), 0 for markers. */
     public int dataCrc() {
         return dataCrc;
@@ -132,13 +153,15 @@ public final class Record {
     }
 
     RecordEntry entry(long sequence) {
-        return new RecordEntry(type, volumeId, firstBlock, blockCount, sequence, aux, dirty, dataCrc, epoch, originHost);
+        return new RecordEntry(type, volumeId, firstBlock, blockCount, sequence, aux, dirty, dataCrc, epoch, originHost,
+                flushEpoch);
     }
 
     @Override
     public String toString() {
         return type + "(volume " + Long.toHexString(volumeId) + ", [" + firstBlock + ", +" + blockCount + ")"
-                + (dirty ? ", dirty" : "") + (type == RecordType.CLEAN ? ", upTo " + aux : "")
+                + (dirty ? ", dirty" : "") + (flushEpoch != 0 ? ", flush epoch " + Long.toUnsignedString(flushEpoch) : "")
+                + (type == RecordType.CLEAN ? ", upTo " + aux : "")
                 + (originHost != 0 ? ", origin " + originHost + "@" + epoch : "") + ")";
     }
 
@@ -148,11 +171,11 @@ public final class Record {
         // the same blocks with the same checksum.
         return o instanceof Record r && r.type == type && r.volumeId == volumeId && r.firstBlock == firstBlock
                 && r.blockCount == blockCount && r.aux == aux && r.dirty == dirty && r.epoch == epoch
-                && r.originHost == originHost && r.dataCrc == dataCrc;
+                && r.originHost == originHost && r.flushEpoch == flushEpoch && r.dataCrc == dataCrc;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(type, volumeId, firstBlock, blockCount, aux, dirty, epoch, originHost, dataCrc);
+        return Objects.hash(type, volumeId, firstBlock, blockCount, aux, dirty, epoch, originHost, flushEpoch, dataCrc);
     }
 }

@@ -8,17 +8,19 @@ import java.nio.ByteBuffer;
  * <pre>
  *  0            8            16           24           32       36     38     40       44       48          56          64
  *  +------------+------------+------------+------------+--------+------+------+--------+--------+-----------+-----------+
- *  | volume id  | first block| sequence   | aux        | block  | type | flags| data   | epoch  | origin    | reserved  |
- *  |            |            |            |            | count  |      |      | CRC32C |        | host id   |    0      |
+ *  | volume id  | first block| sequence   | aux        | block  | type | flags| data   | epoch  | origin    | flush     |
+ *  |            |            |            |            | count  |      |      | CRC32C |        | host id   | epoch     |
  *  +------------+------------+------------+------------+--------+------+------+--------+--------+-----------+-----------+
  * </pre>
  *
  * {@code flags} bit 0 is {@code DIRTY} (DATA only); the other bits are zero. Only DATA records
- * carry data, and so a data CRC; markers store 0 there. The entry itself is protected by the
- * header's CRC.
+ * carry data, and so a data CRC; markers store 0 there. {@code flush epoch} (an unsigned 64-bit
+ * number, DATA only, markers store 0) is the volume's flush epoch the write belongs to, which the
+ * destager replays after a crash; {@code epoch} and {@code origin host id} are a peer replica's
+ * (0 for the host's own records). The entry itself is protected by the header's CRC.
  */
 record RecordEntry(RecordType type, long volumeId, long firstBlock, int blockCount, long sequence, long aux,
-                   boolean dirty, int dataCrc, int epoch, long originHost) {
+                   boolean dirty, int dataCrc, int epoch, long originHost, long flushEpoch) {
     static final int SIZE = 64;
     static final int FLAG_DIRTY = 1;
 
@@ -34,7 +36,7 @@ record RecordEntry(RecordType type, long volumeId, long firstBlock, int blockCou
         buffer.putInt(offset + 40, dataCrc);
         buffer.putInt(offset + 44, epoch);
         buffer.putLong(offset + 48, originHost);
-        buffer.putLong(offset + 56, 0);
+        buffer.putLong(offset + 56, flushEpoch);
     }
 
     /**
@@ -52,7 +54,7 @@ record RecordEntry(RecordType type, long volumeId, long firstBlock, int blockCou
         int dataCrc = buffer.getInt(offset + 40);
         int epoch = buffer.getInt(offset + 44);
         long originHost = buffer.getLong(offset + 48);
-        long reserved = buffer.getLong(offset + 56);
+        long flushEpoch = buffer.getLong(offset + 56);
         RecordType type = RecordType.ofCode(typeCode);
         if (type == null) {
             throw new FormatException("unknown record type " + typeCode);
@@ -63,13 +65,13 @@ record RecordEntry(RecordType type, long volumeId, long firstBlock, int blockCou
         if (type != RecordType.DATA && dataCrc != 0) {
             throw new FormatException("a " + type + " record carries a data CRC");
         }
-        if (reserved != 0) {
-            throw new FormatException("record reserved bytes are not zero");
+        if (type != RecordType.DATA && flushEpoch != 0) {
+            throw new FormatException("a " + type + " record carries a flush epoch");
         }
         if (!Record.validRange(firstBlock, blockCount)) {
             throw new FormatException("record range [" + firstBlock + ", +" + blockCount + ") is invalid");
         }
         return new RecordEntry(type, volumeId, firstBlock, blockCount, sequence, aux,
-                (flags & FLAG_DIRTY) != 0, dataCrc, epoch, originHost);
+                (flags & FLAG_DIRTY) != 0, dataCrc, epoch, originHost, flushEpoch);
     }
 }

@@ -11,7 +11,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reads the batches of one segment's current life: the chain of intact headers that starts at
- * block 0 and shares its generation and salt. Read-only; not thread-safe (one window buffer).
+ * block 0 and shares its stream, generation and salt. Read-only; not thread-safe (one window buffer).
  *
  * <p>Design notes. A segment is read in large windows (up to {@value #WINDOW} bytes, the whole
  * segment by default) because recovery is bound by sequential read speed. Stale batches of the
@@ -35,16 +35,21 @@ final class SegmentScanner {
     record ScannedBatch(int block, BatchHeader header, long badData) implements Event {
     }
 
-    /** An unreadable run of sequences between two intact batches. */
+    /**
+     * An unreadable run of sequences between two intact batches of the segment. Other streams'
+     * batches interleave their sequences with this segment's, so the run may include sequences
+     * that are intact elsewhere: it bounds what is missing rather than naming it.
+     */
     record Gap(long firstSequence, long lastSequence) implements Event {
     }
 
     /**
      * One segment's life; {@code batches} is empty if block 0 holds no intact header.
      *
+     * @param stream   the append stream of the life (of its first header)
      * @param endBlock the block after the last intact batch
      */
-    record Scan(int segment, long generation, List<ScannedBatch> batches, List<Event> events, int endBlock) {
+    record Scan(int segment, int stream, long generation, List<ScannedBatch> batches, List<Event> events, int endBlock) {
         boolean live() {
             return !batches.isEmpty();
         }
@@ -103,8 +108,9 @@ final class SegmentScanner {
         try {
             head = BatchHeader.decode(first, 0, uuid, blocks - 1);
         } catch (FormatException e) {
-            return new Scan(segment, 0, List.of(), List.of(), 0);
+            return new Scan(segment, 0, 0, List.of(), List.of(), 0);
         }
+        int stream = head.stream();
         long generation = head.generation();
         long salt = head.salt();
         long lastSequence = head.firstSequence() - 1;
@@ -113,7 +119,8 @@ final class SegmentScanner {
         boolean resyncing = false;
         while (block < blocks) {
             BatchHeader h = block == 0 ? head : headerAt(segment, block, blocks);
-            if (h == null || h.generation() != generation || h.salt() != salt || h.firstSequence() <= lastSequence) {
+            if (h == null || h.stream() != stream || h.generation() != generation || h.salt() != salt
+                    || h.firstSequence() <= lastSequence) {
                 // The end of this life, or a corrupt header: keep looking for an intact one.
                 resyncing = true;
                 block++;
@@ -130,7 +137,7 @@ final class SegmentScanner {
             block += h.blocks();
             endBlock = block;
         }
-        return new Scan(segment, generation, batches, events, endBlock);
+        return new Scan(segment, stream, generation, batches, events, endBlock);
     }
 
     private BatchHeader headerAt(int segment, int block, int blocks) throws IOException {

@@ -34,7 +34,7 @@ class CodecPropertiesTest {
                         1 << shift, count, offsetBlocks * FlashLayout.BLOCK_SIZE));
     }
 
-    private record Tail(int crc, int epoch, long origin) {
+    private record Tail(int crc, int epoch, long origin, long flushEpoch) {
     }
 
     @Provide
@@ -42,26 +42,30 @@ class CodecPropertiesTest {
         Arbitrary<RecordType> types = Arbitraries.of(RecordType.class);
         Arbitrary<Integer> counts = Arbitraries.integers().between(1, 1 << 16);
         Arbitrary<Long> blocks = Arbitraries.longs().between(0, Record.MAX_BLOCK_END - (1 << 16));
-        Arbitrary<Tail> tails = Combinators.combine(Arbitraries.integers(), Arbitraries.integers(), Arbitraries.longs()).as(Tail::new);
+        Arbitrary<Tail> tails = Combinators.combine(Arbitraries.integers(), Arbitraries.integers(), Arbitraries.longs(),
+                Arbitraries.longs()).as(Tail::new);
         return Combinators.combine(types, Arbitraries.longs(), blocks, counts, Arbitraries.longs(), Arbitraries.of(true, false), tails)
                 .as((type, volume, first, count, aux, dirty, t) -> new RecordEntry(type, volume, first, count,
-                        0, aux, type == RecordType.DATA && dirty, type == RecordType.DATA ? t.crc() : 0, t.epoch(), t.origin()));
+                        0, aux, type == RecordType.DATA && dirty, type == RecordType.DATA ? t.crc() : 0, t.epoch(), t.origin(),
+                        type == RecordType.DATA ? t.flushEpoch() : 0));
     }
 
     @Provide
     Arbitrary<BatchHeader> headers() {
         return Combinators.combine(entries().list().ofMinSize(1).ofMaxSize(63), Arbitraries.longs().between(1, Long.MAX_VALUE),
-                        Arbitraries.longs(), Arbitraries.longs().between(1, Long.MAX_VALUE - 64))
-                .as((list, generation, salt, first) -> {
+                        Arbitraries.longs(), Arbitraries.longs().between(1, Long.MAX_VALUE - 64),
+                        Arbitraries.integers().between(0, BatchHeader.MAX_STREAMS - 1))
+                .as((list, generation, salt, first, stream) -> {
                     List<RecordEntry> numbered = new ArrayList<>();
                     long data = 0;
                     for (int i = 0; i < list.size(); i++) {
                         RecordEntry e = list.get(i);
                         numbered.add(new RecordEntry(e.type(), e.volumeId(), e.firstBlock(), e.blockCount(), first + i,
-                                e.aux(), e.dirty(), e.dataCrc(), e.epoch(), e.originHost()));
+                                e.aux(), e.dirty(), e.dataCrc(), e.epoch(), e.originHost(), e.flushEpoch()));
                         data += e.type() == RecordType.DATA ? e.blockCount() : 0;
                     }
-                    return new BatchHeader(DEVICE, generation, salt, first, (int) Math.min(data, Integer.MAX_VALUE), numbered);
+                    return new BatchHeader(DEVICE, stream, generation, salt, first, (int) Math.min(data, Integer.MAX_VALUE),
+                            numbered);
                 })
                 .filter(h -> h.entries().stream().filter(e -> e.type() == RecordType.DATA)
                         .mapToLong(RecordEntry::blockCount).sum() == h.dataBlocks());
@@ -81,10 +85,39 @@ class CodecPropertiesTest {
         assertThat(RecordEntry.decode(buffer, 0)).isEqualTo(e);
     }
 
+    @Property
+    void entryKeepsTheFlushEpochOfDataAndRefusesOneOnMarkers(@ForAll("entries") RecordEntry e, @ForAll long flushEpoch)
+            throws FormatException {
+        RecordEntry with = new RecordEntry(e.type(), e.volumeId(), e.firstBlock(), e.blockCount(), e.sequence(), e.aux(),
+                e.dirty(), e.dataCrc(), e.epoch(), e.originHost(), flushEpoch);
+        ByteBuffer buffer = ByteBuffer.allocate(RecordEntry.SIZE);
+        with.encode(buffer, 0);
+        assertThat(buffer.getLong(56)).isEqualTo(flushEpoch);
+        if (e.type() == RecordType.DATA || flushEpoch == 0) {
+            assertThat(RecordEntry.decode(buffer, 0).flushEpoch()).isEqualTo(flushEpoch);
+        } else {
+            assertThatThrownBy(() -> RecordEntry.decode(buffer, 0)).isInstanceOf(FormatException.class)
+                    .hasMessageContaining("flush epoch");
+        }
+    }
+
     @Property(tries = 500)
     void headerRoundTrips(@ForAll("headers") BatchHeader h) throws FormatException {
         ByteBuffer block = encode(h);
+        assertThat(block.getInt(36)).isEqualTo(h.stream());
         assertThat(BatchHeader.decode(block, 0, DEVICE, h.dataBlocks())).isEqualTo(h);
+    }
+
+    @Property
+    void headerRefusesAStreamOutOfRange(@ForAll("headers") BatchHeader h,
+                                        @ForAll @IntRange(min = BatchHeader.MAX_STREAMS) int stream) {
+        ByteBuffer block = encode(h);
+        block.putInt(36, stream);
+        block.putInt(BatchHeader.CRC_OFFSET, BatchHeader.crc(block, 0));
+        assertThatThrownBy(() -> BatchHeader.decode(block, 0, DEVICE, h.dataBlocks())).isInstanceOf(FormatException.class)
+                .hasMessageContaining("stream");
+        assertThatThrownBy(() -> new BatchHeader(DEVICE, stream, h.generation(), h.salt(), h.firstSequence(), h.dataBlocks(),
+                h.entries()).encode(ByteBuffer.allocate(FlashLayout.BLOCK_SIZE))).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Property

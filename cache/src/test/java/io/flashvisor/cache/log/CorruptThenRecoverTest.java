@@ -136,14 +136,17 @@ class CorruptThenRecoverTest {
         BatchHeader real = decodeHeader(headerOffset(2), uuid);
         long next = batches.get(9).lastSequence() + 1;
         // Intact headers that are not of this segment's current life: another device, another
-        // life (salt), an old copy of an earlier batch, and one right at the tail of another life.
-        writeHeader(tail + FlashLayout.BLOCK_SIZE, new BatchHeader(UUID.randomUUID(), real.generation(), real.salt(), next, 0,
-                List.of(Record.invalidate(1, 0, 1).entry(next))));
-        writeHeader(tail, new BatchHeader(uuid, real.generation(), real.salt() + 1, next, 0,
+        // life (salt), an old copy of an earlier batch, one right at the tail of another life, and
+        // one of the same life but another stream (garbage that happens to check out).
+        writeHeader(tail + FlashLayout.BLOCK_SIZE, new BatchHeader(UUID.randomUUID(), real.stream(), real.generation(),
+                real.salt(), next, 0, List.of(Record.invalidate(1, 0, 1).entry(next))));
+        writeHeader(tail, new BatchHeader(uuid, real.stream(), real.generation(), real.salt() + 1, next, 0,
                 List.of(Record.invalidate(1, 0, 1).entry(next))));
         writeHeader(tail + 2 * FlashLayout.BLOCK_SIZE, real);
-        writeHeader(tail + 3 * FlashLayout.BLOCK_SIZE, new BatchHeader(uuid, real.generation() + 1, real.salt(), next, 0,
-                List.of(Record.invalidate(1, 0, 1).entry(next))));
+        writeHeader(tail + 3 * FlashLayout.BLOCK_SIZE, new BatchHeader(uuid, real.stream(), real.generation() + 1,
+                real.salt(), next, 0, List.of(Record.invalidate(1, 0, 1).entry(next))));
+        writeHeader(tail + 4 * FlashLayout.BLOCK_SIZE, new BatchHeader(uuid, real.stream() + 1, real.generation(),
+                real.salt(), next, 0, List.of(Record.invalidate(1, 0, 1).entry(next))));
         CollectingListener l = recover();
         assertThat(l.records).extracting(TestData::idOf).containsExactly(0L, 1L, 2L, 3L, 4L, 100L, 5L, 6L, 7L, 8L, 9L);
         assertThat(l.lost).isEmpty();

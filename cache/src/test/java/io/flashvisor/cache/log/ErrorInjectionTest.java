@@ -82,7 +82,10 @@ class ErrorInjectionTest {
         }
     }
 
-    /** Fills a 4-segment log with client appends (7 per segment) until the reserve is all that is left. */
+    /**
+     * Fills a 5-segment log with client appends to stream 0 (7 per segment) until the reserve (2
+     * segments, one per stream) is all that is left: 21 appends.
+     */
     static int fill(FlashLog log) throws Exception {
         int id = 0;
         while (true) {
@@ -100,26 +103,34 @@ class ErrorInjectionTest {
     @Test
     void aFullLogRefusesAppendsWithNoSpaceAndTheReserveLetsTheCleanerWork() throws Exception {
         LogConfig config = TestData.smallConfig().withFreeSegmentWait(Duration.ofMillis(100));
-        try (FlashLog log = FlashLog.format(new RecordingFlashChannel(TestData.deviceSize(4)), config)) {
+        try (FlashLog log = FlashLog.format(new RecordingFlashChannel(TestData.deviceSize(5)), config)) {
             assertThat(fill(log)).isEqualTo(21);
             assertThat(log.isFailed()).isFalse();
-            assertThat(log.freeSegmentCount()).isEqualTo(1);
-            // The cleaner moves live data into the reserved segment...
-            AppendResult moved = log.appendReclaimAsync(List.of(data(1000, 8))).get();
+            assertThat(log.freeSegmentCount()).isEqualTo(2);
+            // Other streams' clients may not touch the reserve either.
+            assertFails(log.appendAsync(1, List.of(data(999, 1))), BlockError.NO_SPACE, "flash log is full");
+            // The cleaner moves live data into the reserved segments, one per stream...
+            AppendResult moved = log.appendReclaimAsync(0, List.of(data(1000, 8))).get();
             assertThat(moved.segment()).isEqualTo(3);
+            AppendResult moved1 = log.appendReclaimAsync(1, List.of(data(1003, 8))).get();
+            assertThat(moved1.segment()).isEqualTo(4);
+            assertThat(moved1.stream()).isEqualTo(1);
+            assertThat(log.freeSegmentCount()).isZero();
             // ... which clients may not use.
             assertFails(log.appendAsync(List.of(data(1001, 1))), BlockError.NO_SPACE, "flash log is full");
-            log.free(List.of(0, 1));
+            assertFails(log.appendAsync(1, List.of(data(1004, 1))), BlockError.NO_SPACE, "flash log is full");
+            log.free(List.of(0, 1, 2));
             AppendResult after = log.append(List.of(data(1002, 1)));
             assertThat(after.segment()).isZero();
-            assertThat(log.sealedSegments()).extracting(SegmentInfo::segment).containsExactly(2, 3);
+            assertThat(log.sealedSegments()).extracting(SegmentInfo::segment).containsExactly(3);
+            assertThat(log.openSegments()).extracting(SegmentInfo::segment).containsExactly(0, 4);
         }
     }
 
     @Test
     void aWaitingAppendGoesOnWhenSegmentsAreFreed() throws Exception {
         LogConfig config = TestData.smallConfig().withFreeSegmentWait(Duration.ofMinutes(1));
-        try (FlashLog log = FlashLog.format(new RecordingFlashChannel(TestData.deviceSize(4)), config)) {
+        try (FlashLog log = FlashLog.format(new RecordingFlashChannel(TestData.deviceSize(5)), config)) {
             for (int i = 0; i < 21; i++) {
                 log.append(List.of(data(i, 8)));
             }
@@ -136,7 +147,7 @@ class ErrorInjectionTest {
     @Test
     void closeFailsAppendsThatWaitForSpace() throws Exception {
         LogConfig config = TestData.smallConfig().withFreeSegmentWait(Duration.ofMinutes(1));
-        FlashLog log = FlashLog.format(new RecordingFlashChannel(TestData.deviceSize(4)), config);
+        FlashLog log = FlashLog.format(new RecordingFlashChannel(TestData.deviceSize(5)), config);
         for (int i = 0; i < 21; i++) {
             log.append(List.of(data(i, 8)));
         }

@@ -134,9 +134,16 @@ class FlashLogTest {
     }
 
     @Test
-    void formatRefusesATooSmallDevice() {
-        RecordingFlashChannel tiny = new RecordingFlashChannel(TestData.deviceSize(2));
-        assertError(() -> FlashLog.format(tiny, TestData.smallConfig()), BlockError.INVALID, "it needs at least 3");
+    void formatRefusesATooSmallDevice() throws Exception {
+        // One open segment per stream, the reserve (at least one per stream) and one more.
+        RecordingFlashChannel tiny = new RecordingFlashChannel(TestData.deviceSize(4));
+        assertError(() -> FlashLog.format(tiny, TestData.smallConfig()), BlockError.INVALID, "it needs at least 5");
+        LogConfig one = TestData.smallConfig().withStreams(1).withReservedSegments(1);
+        FlashLog.format(tiny, one).close();
+        assertError(() -> FlashLog.open(new RecordingFlashChannel(tiny.image()), TestData.smallConfig(), RecoveryListener.IGNORE),
+                BlockError.INVALID, "2 streams and 2 reserved segments need at least 5");
+        assertError(() -> FlashLog.format(new RecordingFlashChannel(TestData.deviceSize(2)), one), BlockError.INVALID,
+                "it needs at least 3");
     }
 
     @Test

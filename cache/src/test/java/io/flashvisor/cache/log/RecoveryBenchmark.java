@@ -23,7 +23,7 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 /**
  * Times recovery of a full flash log: formats a file of N GiB under {@code cache/target} (not
  * {@code /tmp}, which may be tmpfs), fills it with 4 KiB DATA records in appends of 1 to 63
- * records (so batches of every size), then recovers it through the page cache and with
+ * records (so batches of every size) spread over two append streams, then recovers it through the page cache and with
  * {@code O_DIRECT} (cold reads from the disk), and deletes the file. Not a test; it only reports.
  *
  * <pre>
@@ -105,7 +105,7 @@ class RecoveryBenchmark {
                         for (int i = 0; i < n; i++) {
                             records.add(Record.data(1 + thread, block++, pool[r.nextInt(pool.length)], r.nextBoolean()));
                         }
-                        inFlight.add(log.appendAsync(records));
+                        inFlight.add(log.appendAsync(thread % 2, records)); // both streams: recovery merges them
                         if (inFlight.size() >= 8) {
                             await(inFlight.removeFirst(), full);
                         }

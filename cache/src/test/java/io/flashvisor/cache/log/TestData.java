@@ -16,10 +16,13 @@ final class TestData {
     private TestData() {
     }
 
-    /** Small segments and batches, so that tests cross segment boundaries and tear small writes. */
+    /**
+     * Small segments and batches, so that tests cross segment boundaries and tear small writes; the
+     * default 2 streams and 2 reserved segments (a device needs at least 5 segments).
+     */
     static LogConfig smallConfig() {
         return LogConfig.defaults().withSegmentSize(SEGMENT).withMaxBatchBytes(32 << 10)
-                .withFreeSegmentWait(Duration.ofSeconds(5)).withReservedSegments(1);
+                .withFreeSegmentWait(Duration.ofSeconds(5)).withReservedSegments(2).withStreams(2);
     }
 
     static int deviceSize(int segments) {
@@ -38,7 +41,10 @@ final class TestData {
         return ByteBuffer.wrap(bytes);
     }
 
-    /** A record of a mix of kinds: mostly DATA of 1–{@code maxBlocks} blocks, some markers, some replicas. */
+    /**
+     * A record of a mix of kinds: mostly DATA of 1–{@code maxBlocks} blocks (with flush epochs of
+     * every size, unsigned ones above 2^63 too), some markers, some replicas.
+     */
     static Record record(long id, int maxBlocks) {
         SplittableRandom r = new SplittableRandom(id);
         int kind = r.nextInt(6);
@@ -46,9 +52,18 @@ final class TestData {
         Record rec = switch (kind) {
             case 4 -> Record.clean(volume, id * 8, 1 + r.nextInt(4), id);
             case 5 -> Record.invalidate(volume, id * 8, 1 + r.nextInt(4));
-            default -> Record.data(volume, id * 8, blocks(id, 1 + r.nextInt(maxBlocks)), r.nextBoolean());
+            default -> Record.data(volume, id * 8, blocks(id, 1 + r.nextInt(maxBlocks)), r.nextBoolean(), flushEpoch(id));
         };
         return id % 7 == 0 ? rec.withOrigin((int) (id % 1000), 0xABCDL + id) : rec;
+    }
+
+    /** The flush epoch of DATA record {@code id}: 0, small, or an unsigned value above 2^63. */
+    static long flushEpoch(long id) {
+        return switch ((int) (id % 3)) {
+            case 0 -> 0;
+            case 1 -> 1 + id / 3;
+            default -> 0x8000_0000_0000_0000L | id;
+        };
     }
 
     static long idOf(RecoveredRecord r) {
@@ -65,6 +80,7 @@ final class TestData {
         assertThat(r.dirty()).isEqualTo(expected.dirty());
         assertThat(r.epoch()).isEqualTo(expected.epoch());
         assertThat(r.originHost()).isEqualTo(expected.originHost());
+        assertThat(r.flushEpoch()).isEqualTo(expected.flushEpoch());
         assertThat(r.dataCrc()).isEqualTo(expected.dataCrc());
         if (r.type() == RecordType.DATA) {
             int bytes = r.blockCount() * FlashLayout.BLOCK_SIZE;
