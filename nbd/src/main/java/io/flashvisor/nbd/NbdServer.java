@@ -1,8 +1,10 @@
 package io.flashvisor.nbd;
 
+import io.flashvisor.nbd.server.ServerRuntime;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * An NBD server (fixed newstyle handshake, simple and structured replies) serving the exports of
@@ -23,6 +25,9 @@ public final class NbdServer implements AutoCloseable {
             if (maxPayload < 4096 || Integer.bitCount(maxPayload) != 1) {
                 throw new IllegalArgumentException("maxPayload must be a power of two >= 4096: " + maxPayload);
             }
+            if (drainTimeout == null || drainTimeout.isNegative()) {
+                throw new IllegalArgumentException("drainTimeout must be zero or positive: " + drainTimeout);
+            }
         }
 
         public static Settings defaults() {
@@ -30,17 +35,26 @@ public final class NbdServer implements AutoCloseable {
         }
     }
 
+    private final ServerRuntime runtime;
+
+    private NbdServer(ServerRuntime runtime) {
+        this.runtime = runtime;
+    }
+
     public static NbdServer start(ExportCatalog catalog, List<Listener> listeners, Settings settings) throws IOException {
-        throw new UnsupportedOperationException("TODO");
+        Objects.requireNonNull(catalog, "catalog");
+        Objects.requireNonNull(listeners, "listeners");
+        Objects.requireNonNull(settings, "settings");
+        return new NbdServer(ServerRuntime.start(catalog, List.copyOf(listeners), settings));
     }
 
     /** The port a {@link Listener.Tcp} is bound to (useful with port 0). */
     public int boundPort(Listener.Tcp listener) {
-        throw new UnsupportedOperationException("TODO");
+        return runtime.boundPort(listener);
     }
 
     @Override
     public void close() {
-        throw new UnsupportedOperationException("TODO");
+        runtime.close();
     }
 }
