@@ -3,7 +3,6 @@ package io.flashvisor.nbd;
 import static io.flashvisor.nbd.wire.NbdConstants.*;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.flashvisor.common.VolumeFeatures;
 import java.io.ByteArrayInputStream;

@@ -32,7 +32,13 @@ final class RequestDecoder extends ByteToMessageDecoder {
     /** Writes up to this size are always read (and discarded if too large) rather than cut off. */
     static final long DISCARD_LIMIT = 32L << 20;
 
-    static final boolean COPY = Boolean.getBoolean("nbd.copy");
+    /**
+     * Write payloads below this size are copied out of the receive buffer rather than sliced: a
+     * slice would pin the whole receive buffer (64 KiB or more) until the volume call ends and force
+     * the next read to copy what is left into a new buffer. Larger payloads fill their own buffers,
+     * and slicing them saves a big copy.
+     */
+    static final int COPY_BELOW = 64 * 1024;
     private final int maxPayload;
     /** Bytes of an oversized write payload still to skip, and the request waiting for them. */
     private long discardRemaining;
@@ -84,7 +90,9 @@ final class RequestDecoder extends ByteToMessageDecoder {
                 return; // wait for the whole payload; it is bounded by maxPayload
             }
             in.skipBytes(NbdConstants.REQUEST_HEADER_SIZE);
-            ByteBuf payload = COPY ? ctx.alloc().directBuffer((int) length).writeBytes(in, (int) length) : in.readRetainedSlice((int) length);
+            ByteBuf payload = length < COPY_BELOW
+                    ? ctx.alloc().directBuffer((int) length).writeBytes(in, (int) length)
+                    : in.readRetainedSlice((int) length);
             out.add(new Request(flags, type, cookie, offset, length, payload, false));
             return;
         }

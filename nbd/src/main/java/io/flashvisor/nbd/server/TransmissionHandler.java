@@ -139,7 +139,6 @@ final class TransmissionHandler extends ChannelInboundHandlerAdapter {
         inFlight++;
         inFlightBytes += cost;
         EventLoop loop = ctx.channel().eventLoop();
-        BusyPoll.dispatched();
         try {
             // The request (and its write payload) is released back on the event loop: buffers are
             // cheapest to free on the thread that allocated them.
@@ -171,7 +170,6 @@ final class TransmissionHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void completed(Reply reply, Request r, long cost) {
-        BusyPoll.completed();
         r.release();
         inFlight--;
         inFlightBytes -= cost;
