@@ -4,15 +4,16 @@ package io.flashvisor.cache.policy;
  * The state byte the index keeps for each cached block, shared by the engine and the policies.
  *
  * <pre>
- *   bit  7 6 5 4   3       2 1      0
- *       +-------+-------+--------+-------+
- *       | spare | queue | freq   | dirty |
- *       +-------+-------+--------+-------+
+ *   bit  7 6   5     4      3       2 1      0
+ *       +-----+-----+------+-------+--------+-------+
+ *       |spare|split| lost | queue | freq   | dirty |
+ *       +-----+-----+------+-------+--------+-------+
  * </pre>
  *
  * {@code dirty} belongs to the engine (the block is not yet on the backing store); {@code queue}
  * (0 small/probation, 1 main) and {@code freq} (a saturating 2-bit access counter) belong to the
- * eviction policy.
+ * eviction policy. Bits 4 and 5 belong to the engine too ({@code io.flashvisor.cache.engine.EntryState}):
+ * policies change only {@code freq} and {@code queue} and leave the other bits as they are.
  */
 public final class BlockState {
     public static final byte DIRTY = 1;
