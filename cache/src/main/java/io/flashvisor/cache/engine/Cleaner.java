@@ -1,5 +1,6 @@
 package io.flashvisor.cache.engine;
 
+import io.flashvisor.common.Threads;
 import io.flashvisor.cache.log.FlashLog;
 import io.flashvisor.cache.log.SegmentInfo;
 import io.flashvisor.cache.policy.Queue;
@@ -285,17 +286,7 @@ final class Cleaner implements AutoCloseable {
         closed = true;
         if (thread != null && thread.isAlive() && Thread.currentThread() != thread) {
             LockSupport.unpark(thread);
-            boolean interrupted = false;
-            while (thread.isAlive()) {
-                try {
-                    thread.join();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+            Threads.joinUninterruptibly(thread);
         }
     }
 }

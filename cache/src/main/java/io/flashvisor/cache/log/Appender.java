@@ -1,5 +1,6 @@
 package io.flashvisor.cache.log;
 
+import io.flashvisor.common.Threads;
 import io.flashvisor.common.BlockError;
 import io.flashvisor.common.VolumeException;
 import java.io.IOException;
@@ -212,17 +213,7 @@ final class Appender implements Runnable {
             lock.unlock();
         }
         if (thread.isAlive() && !isAppenderThread()) {
-            boolean interrupted = false;
-            while (thread.isAlive()) {
-                try {
-                    thread.join();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+            Threads.joinUninterruptibly(thread);
         }
     }
 
