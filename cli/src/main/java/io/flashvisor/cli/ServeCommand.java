@@ -1,8 +1,12 @@
 package io.flashvisor.cli;
 
+import io.flashvisor.cache.policy.EvictionPolicies;
+import io.flashvisor.common.ByteSize;
+import io.flashvisor.destage.DestageSettings;
 import io.flashvisor.nbd.Listener;
 import io.flashvisor.nbd.NbdServer;
 import io.flashvisor.nbd.TlsSettings;
+import io.flashvisor.node.FlashSpec;
 import io.flashvisor.node.HostPort;
 import io.flashvisor.node.NodeSettings;
 import io.flashvisor.node.Policy;
@@ -26,6 +30,7 @@ import picocli.CommandLine.Spec;
             "Prints 'ready URI' once it accepts connections; SIGTERM or Ctrl-C stops it gracefully."},
         footer = {"", "Examples:",
             "  flashvisor serve disk.img --socket /run/disk.sock",
+            "  flashvisor serve /dev/mapper/san-lun7 --cache /var/lib/flashvisor/flash.img --cache-size 100G --policy write-back",
             "  flashvisor serve nbd://san.example:10809/lun7 --name vm1 --socket /run/vm1.sock",
             "  flashvisor serve /dev/sdb --listen 0.0.0.0:10809 --tls-cert srv.pem --tls-key srv.key --tls-client-ca ca.pem"})
 final class ServeCommand implements Callable<Integer> {
@@ -64,6 +69,29 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--direct", description = "Open a file backing store with O_DIRECT (bypass the page cache).")
     boolean direct;
 
+    @Option(names = "--cache", paramLabel = "FLASH", description = "Accelerate with this flash file or device (created at --cache-size if missing).")
+    Path cache;
+
+    @Option(names = "--cache-size", paramLabel = "SIZE", description = "Size of a flash file to create, e.g. 10G.")
+    String cacheSize;
+
+    @Option(names = "--policy", paramLabel = "POLICY", defaultValue = "write-through",
+            description = "With --cache: pass-through, write-through, write-around or write-back (default: ${DEFAULT-VALUE}).")
+    String policy;
+
+    @Option(names = "--cache-direct", description = "Open the flash file with O_DIRECT (a real SSD: bypass the page cache).")
+    boolean cacheDirect;
+
+    @Option(names = "--eviction", paramLabel = "NAME", description = "Eviction policy of the flash cache (default: s3-fifo).")
+    String eviction;
+
+    @Option(names = "--sequential-cutoff", paramLabel = "SIZE", defaultValue = "4M",
+            description = "Sequential streams from this run length bypass flash; 0 never (default: ${DEFAULT-VALUE}).")
+    String sequentialCutoff;
+
+    @Option(names = "--control", paramLabel = "PATH", description = "Control socket for 'flashvisor status' and 'flashvisor policy'.")
+    Path control;
+
     @Option(names = "--tls-cert", paramLabel = "PEM", description = "Server certificate chain for TLS on --listen.")
     Path tlsCert;
 
@@ -83,10 +111,50 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         String export = name != null ? name : defaultName(backing);
         Listener listener = listener(export);
-        VolumeSpec volume = new VolumeSpec(export, backing, Policy.PASS_THROUGH, readOnly, direct,
+        Policy p;
+        try {
+            p = Policy.parse(policy);
+        } catch (IllegalArgumentException e) {
+            throw usage("--policy: " + e.getMessage());
+        }
+        FlashSpec flash = flash();
+        if (flash == null && p != Policy.PASS_THROUGH && spec.commandLine().getParseResult().hasMatchedOption("--policy")) {
+            throw usage("--policy " + policy + " needs a flash device: add --cache FILE --cache-size SIZE");
+        }
+        VolumeSpec volume = new VolumeSpec(export, backing, flash == null ? Policy.PASS_THROUGH : p, readOnly, direct,
                 description != null ? description : "flashvisor serve " + backing);
-        NodeSettings settings = new NodeSettings(List.of(listener), List.of(volume), NbdServer.Settings.defaults());
+        NodeSettings settings = new NodeSettings(List.of(listener), List.of(volume), NbdServer.Settings.defaults(), flash, control);
         return NodeRunner.run(settings, export, System.out, node -> { });
+    }
+
+    private FlashSpec flash() {
+        if (cache == null) {
+            if (cacheSize != null || cacheDirect || eviction != null) {
+                throw usage("--cache-size, --cache-direct and --eviction apply with --cache FLASH only");
+            }
+            return null;
+        }
+        long size = 0;
+        long cutoff;
+        try {
+            if (cacheSize != null) {
+                size = ByteSize.parse(cacheSize);
+            }
+            cutoff = ByteSize.parse(sequentialCutoff);
+        } catch (IllegalArgumentException e) {
+            throw usage(e.getMessage());
+        }
+        if (cacheSize == null && !Files.exists(cache)) {
+            throw usage("--cache " + cache + " does not exist; add --cache-size SIZE to create it");
+        }
+        if (cacheSize != null && size < (64L << 20)) {
+            throw usage("--cache-size: at least 64M");
+        }
+        String ev = eviction == null ? EvictionPolicies.DEFAULT : eviction;
+        if (!EvictionPolicies.NAMES.contains(ev)) {
+            throw usage("--eviction: '" + ev + "' is unknown; use one of " + String.join(", ", EvictionPolicies.NAMES));
+        }
+        return new FlashSpec(cache, size, cacheDirect, ev, cutoff, DestageSettings.defaults());
     }
 
     private Listener listener(String export) {

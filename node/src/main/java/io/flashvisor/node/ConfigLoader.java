@@ -6,7 +6,9 @@ import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.flashvisor.cache.policy.EvictionPolicies;
 import io.flashvisor.common.ByteSize;
+import io.flashvisor.destage.DestageSettings;
 import io.flashvisor.common.Durations;
 import io.flashvisor.nbd.Listener;
 import io.flashvisor.nbd.NbdServer;
@@ -124,10 +126,20 @@ public final class ConfigLoader {
                 }
             }
             NbdServer.Settings nbd = nbd(config.nbd());
+            FlashSpec flash = config.flash() == null ? null : flash(config.flash());
+            if (config.flash() == null) {
+                for (int i = 0; i < volumes.size(); i++) {
+                    if (volumes.get(i).policy() != Policy.PASS_THROUGH) {
+                        problems.add("volumes[" + i + "].policy: '" + volumes.get(i).policy().configName()
+                                + "' needs a flash device; add 'flash: {device: /var/lib/flashvisor/flash.img, size: 100G}'");
+                    }
+                }
+            }
+            Path control = config.control() == null ? null : resolve(config.control());
             if (!problems.isEmpty()) {
                 throw new ConfigException(source, problems);
             }
-            return new NodeSettings(listeners, volumes, nbd);
+            return new NodeSettings(listeners, volumes, nbd, flash, control);
         }
 
         private Listener listener(String at, NodeConfig.ListenerConfig c) {
@@ -204,9 +216,6 @@ public final class ConfigLoader {
             if (c.policy() != null) {
                 try {
                     policy = Policy.parse(c.policy());
-                    if (!policy.available()) {
-                        problems.add(at + ".policy: '" + c.policy() + "' is not available in this version yet; use 'pass-through'");
-                    }
                 } catch (IllegalArgumentException e) {
                     problems.add(at + ".policy: " + e.getMessage());
                 }
@@ -217,6 +226,62 @@ public final class ConfigLoader {
             String backing = isUri(c.backing()) ? c.backing() : resolve(c.backing()).toString();
             return new VolumeSpec(c.name(), backing, policy, Boolean.TRUE.equals(c.readOnly()),
                     Boolean.TRUE.equals(c.direct()), c.description() == null ? "" : c.description());
+        }
+
+        private FlashSpec flash(NodeConfig.FlashConfig c) {
+            int before = problems.size();
+            if (c.device() == null || c.device().isBlank()) {
+                problems.add("flash.device: missing; a file or block device for the flash log, e.g. /var/lib/flashvisor/flash.img");
+            }
+            long size = sizeAt("flash.size", c.size(), 0);
+            if (c.size() != null && size < (64L << 20)) {
+                problems.add("flash.size: at least 64M");
+            }
+            String eviction = c.eviction() == null ? EvictionPolicies.DEFAULT : c.eviction();
+            if (!EvictionPolicies.NAMES.contains(eviction)) {
+                problems.add("flash.eviction: '" + eviction + "' is unknown; use one of " + String.join(", ", EvictionPolicies.NAMES));
+            }
+            long cutoff = sizeAt("flash.sequential-cutoff", c.sequentialCutoff(), FlashSpec.DEFAULT_SEQUENTIAL_CUTOFF);
+            DestageSettings d = DestageSettings.defaults();
+            double low = percentAt("flash.dirty-low", c.dirtyLow(), d.lowWatermark());
+            double high = percentAt("flash.dirty-high", c.dirtyHigh(), d.highWatermark());
+            if (low > high) {
+                problems.add("flash.dirty-low: must not be above flash.dirty-high");
+            }
+            if (problems.size() > before) {
+                return null;
+            }
+            return new FlashSpec(resolve(c.device()), size, Boolean.TRUE.equals(c.direct()), eviction, cutoff,
+                    new DestageSettings(d.batchBlocks(), d.maxWrites(), low, high, d.retryMin(), d.retryMax()));
+        }
+
+        private long sizeAt(String at, String value, long otherwise) {
+            if (value == null) {
+                return otherwise;
+            }
+            try {
+                return ByteSize.parse(value);
+            } catch (IllegalArgumentException e) {
+                problems.add(at + ": " + e.getMessage());
+                return otherwise;
+            }
+        }
+
+        private double percentAt(String at, String value, double otherwise) {
+            if (value == null) {
+                return otherwise;
+            }
+            String v = value.strip();
+            try {
+                double d = Double.parseDouble(v.endsWith("%") ? v.substring(0, v.length() - 1) : v);
+                if (d < 0 || d > 100) {
+                    throw new NumberFormatException();
+                }
+                return d / 100;
+            } catch (NumberFormatException e) {
+                problems.add(at + ": '" + value + "' is not a percentage between 0% and 100%");
+                return otherwise;
+            }
         }
 
         private NbdServer.Settings nbd(NodeConfig.NbdConfig c) {

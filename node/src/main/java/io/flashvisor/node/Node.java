@@ -9,9 +9,13 @@ import io.flashvisor.nbd.Export;
 import io.flashvisor.nbd.ExportCatalog;
 import io.flashvisor.nbd.Listener;
 import io.flashvisor.nbd.NbdServer;
+import io.flashvisor.node.volume.CachedVolume;
+import io.flashvisor.node.volume.FlashDevice;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -29,30 +33,56 @@ public final class Node implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Node.class);
 
     private final NodeSettings settings;
+    private final FlashDevice flash;
     private final List<BlockVolume> volumes;
+    private final Map<String, CachedVolume> cached;
     private final NbdServer server;
+    private volatile ControlServer control;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
 
-    private Node(NodeSettings settings, List<BlockVolume> volumes, NbdServer server) {
+    private Node(NodeSettings settings, FlashDevice flash, List<BlockVolume> volumes, NbdServer server) {
         this.settings = settings;
+        this.flash = flash;
         this.volumes = volumes;
         this.server = server;
+        Map<String, CachedVolume> byName = new LinkedHashMap<>();
+        for (BlockVolume v : volumes) {
+            if (v instanceof CachedVolume c) {
+                byName.put(c.name(), c);
+            }
+        }
+        this.cached = byName;
     }
 
     public static Node start(NodeSettings settings) throws IOException {
-        List<BlockVolume> opened = new ArrayList<>();
+        List<AutoCloseable> opened = new ArrayList<>();
+        List<BlockVolume> volumes = new ArrayList<>();
         try {
+            FlashSpec fs = settings.flash();
+            FlashDevice flash = null;
+            if (fs != null) {
+                flash = FlashDevice.open(fs.device(), fs.size(), fs.direct(), fs.eviction());
+                opened.add(flash);
+                log.info("flash device {} opened: {} of cache, eviction {}", fs.device(),
+                        ByteSize.format(flash.cache().capacityBlocks() * 4096), fs.eviction());
+            }
             ExportCatalog catalog = new ExportCatalog();
             for (VolumeSpec spec : settings.volumes()) {
-                BlockVolume volume = open(spec);
-                opened.add(volume);
+                BlockVolume volume = open(spec, flash, fs);
+                opened.add(0, volume); // Volumes close before the flash device they use.
+                volumes.add(volume);
                 catalog.add(new Export(spec.name(), spec.description(), volume));
                 log.info("volume opened name={} backing={} size={} policy={} readOnly={}", spec.name(), spec.backing(),
                         ByteSize.format(volume.size()), spec.policy().configName(), volume.features().readOnly());
             }
             NbdServer server = NbdServer.start(catalog, settings.listeners(), settings.nbd());
-            Node node = new Node(settings, opened, server);
+            Node node = new Node(settings, flash, volumes, server);
+            opened.add(0, server);
+            if (settings.control() != null) {
+                node.control = ControlServer.start(settings.control(), node);
+                log.info("control socket {}", settings.control());
+            }
             for (Listener l : settings.listeners()) {
                 log.info("listening on {} uri={}", l, node.uri(l, ""));
             }
@@ -67,12 +97,32 @@ public final class Node implements AutoCloseable {
         }
     }
 
-    private static BlockVolume open(VolumeSpec spec) throws IOException {
+    private static BlockVolume open(VolumeSpec spec, FlashDevice flash, FlashSpec fs) throws IOException {
+        BlockVolume backing;
         try {
-            return BackingStores.open(spec.backing(), new BackingOptions(spec.readOnly(), spec.direct()));
+            backing = BackingStores.open(spec.backing(), new BackingOptions(spec.readOnly(), spec.direct()));
         } catch (IOException e) {
             throw new IOException("volume '" + spec.name() + "': cannot open backing store " + spec.backing() + ": " + e.getMessage(), e);
         }
+        if (flash == null) {
+            return backing;
+        }
+        try {
+            return new CachedVolume(spec.name(), backing, flash, spec.policy(), fs.sequentialCutoff(), fs.destage());
+        } catch (IOException | RuntimeException e) {
+            backing.close();
+            throw new IOException("volume '" + spec.name() + "': cannot attach to flash device " + flash + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The flash device, or null when the node runs without one. */
+    public FlashDevice flash() {
+        return flash;
+    }
+
+    /** The volumes that use flash, by name, in configuration order. */
+    public Map<String, CachedVolume> cachedVolumes() {
+        return cached;
     }
 
     public NodeSettings settings() {
@@ -100,8 +150,11 @@ public final class Node implements AutoCloseable {
         }
         log.info("node stopping: draining in-flight requests");
         try {
-            server.close();
+            Closeables.closeAll(control == null ? List.of(server) : List.of(control, server));
             Closeables.closeAll(volumes);
+            if (flash != null) {
+                flash.close();
+            }
             log.info("node stopped");
         } finally {
             stopped.countDown();

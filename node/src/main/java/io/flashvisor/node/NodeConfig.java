@@ -8,7 +8,8 @@ import java.util.List;
  * These records only carry what was written; {@link ConfigLoader} parses and validates them and
  * turns them into the settings the node runs with.
  */
-public record NodeConfig(List<ListenerConfig> listeners, List<VolumeConfig> volumes, NbdConfig nbd) {
+public record NodeConfig(List<ListenerConfig> listeners, List<VolumeConfig> volumes, NbdConfig nbd, FlashConfig flash,
+                         String control) {
 
     public NodeConfig {
         listeners = listeners == null ? List.of() : List.copyOf(listeners);
@@ -21,6 +22,19 @@ public record NodeConfig(List<ListenerConfig> listeners, List<VolumeConfig> volu
     }
 
     public record TlsConfig(String certificate, String key, @JsonProperty("client-ca") String clientCa) {
+    }
+
+    /**
+     * @param device            file or block device for the flash log
+     * @param size              create the file at this size if it does not exist, e.g. {@code 100G}
+     * @param eviction          {@code s3-fifo} (default) …
+     * @param sequentialCutoff  sequential streams from this run length bypass flash, e.g. {@code 4M}; {@code 0} never
+     * @param dirtyLow          dirty share of the flash below which the destager trickles, e.g. {@code 10%}
+     * @param dirtyHigh         dirty share from which it runs at full speed, e.g. {@code 50%}
+     */
+    public record FlashConfig(String device, String size, Boolean direct, String eviction,
+                              @JsonProperty("sequential-cutoff") String sequentialCutoff,
+                              @JsonProperty("dirty-low") String dirtyLow, @JsonProperty("dirty-high") String dirtyHigh) {
     }
 
     public record VolumeConfig(String name, String backing, String policy,

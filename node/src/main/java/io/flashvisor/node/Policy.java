@@ -7,24 +7,13 @@ import java.util.stream.Collectors;
 /** How a volume uses flash. The names are the ones operators write in the config. */
 public enum Policy {
     /** No caching: every request goes to the backing store. */
-    PASS_THROUGH(true),
+    PASS_THROUGH,
     /** Reads are cached; writes go to flash and the backing store before they are acknowledged. */
-    WRITE_THROUGH(false),
+    WRITE_THROUGH,
     /** Reads are cached; writes go to the backing store only (and invalidate flash). */
-    WRITE_AROUND(false),
-    /** Writes are acknowledged once durable on flash (and on the replicas), destaged later. */
-    WRITE_BACK(false);
-
-    private final boolean available;
-
-    Policy(boolean available) {
-        this.available = available;
-    }
-
-    /** Whether this build can run the policy (the flash cache engine is not built yet). */
-    public boolean available() {
-        return available;
-    }
+    WRITE_AROUND,
+    /** Writes are acknowledged once durable on flash (and, with replicas, on peers), destaged later. */
+    WRITE_BACK;
 
     public String configName() {
         return name().toLowerCase(Locale.ROOT).replace('_', '-');

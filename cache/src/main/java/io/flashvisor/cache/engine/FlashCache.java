@@ -281,6 +281,34 @@ public final class FlashCache implements AutoCloseable {
                 cleaner.heldSegments(), shadowedAppends.get(), indexBytes, policyBytes, dirtyRam, damaged);
     }
 
+    /** Dirty versions of all volumes: cheaper than {@link #stats()} (for watermarks, per write). */
+    public long dirtyBlocks() {
+        long dirty = 0;
+        ci.lock.lock();
+        try {
+            for (int o = 0; o < ci.volumeCount(); o++) {
+                DirtyVersions d = ci.dirtyIfAny(o);
+                dirty += d == null ? 0 : d.count();
+            }
+        } finally {
+            ci.lock.unlock();
+        }
+        return dirty;
+    }
+
+    /** Blocks the device can hold: its segments' data blocks. */
+    public long capacityBlocks() {
+        return (long) layout.segmentCount() * layout.blocksPerSegment();
+    }
+
+    /**
+     * The flash log failed (an I/O error while appending or freeing): appends are refused until the
+     * node restarts; reads of what is on flash go on.
+     */
+    public boolean failed() {
+        return log.isFailed();
+    }
+
     /** What recovery found at open (all zero after format). */
     public RecoverySummary recovery() {
         return recovery;

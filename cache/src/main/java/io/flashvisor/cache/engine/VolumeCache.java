@@ -239,6 +239,48 @@ public final class VolumeCache {
     }
 
     /**
+     * Whether any of blocks {@code [first, +count)} has a dirty version (or lost data): the volume
+     * layer must then keep writes to them in flush order through the cache instead of writing the
+     * backing store directly, or the destager could later write the older version over them.
+     * Not an access: counts no hit. Takes the engine lock.
+     */
+    public boolean hasDirty(long first, int count) {
+        CacheIndex ci = cache.ci;
+        ci.lock.lock();
+        try {
+            DirtyVersions versions = ci.dirtyIfAny(ordinal);
+            if (versions == null || versions.isEmpty()) {
+                return false;
+            }
+            for (int i = 0; i < count; i++) {
+                int slot = ci.index.find(BlockIndex.key(ordinal, first + i));
+                if (slot != BlockIndex.NOT_FOUND && EntryState.mayHaveVersions(ci.index.stateAt(slot))) {
+                    return true;
+                }
+            }
+            return false;
+        } finally {
+            ci.lock.unlock();
+        }
+    }
+
+    /** Whether any of blocks {@code [first, +count)} is cached. Not an access: counts no hit. Takes the engine lock. */
+    public boolean anyCached(long first, int count) {
+        CacheIndex ci = cache.ci;
+        ci.lock.lock();
+        try {
+            for (int i = 0; i < count; i++) {
+                if (ci.index.find(BlockIndex.key(ordinal, first + i)) != BlockIndex.NOT_FOUND) {
+                    return true;
+                }
+            }
+            return false;
+        } finally {
+            ci.lock.unlock();
+        }
+    }
+
+    /**
      * The highest sequence of any dirty version of blocks {@code [first, +count)}, or -1 if they
      * have none (what a clean write of them drops, and must CLEAN). Takes the engine lock.
      */

@@ -1,0 +1,69 @@
+package io.flashvisor.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flashvisor.common.ByteSize;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "status", mixinStandardHelpOptions = true,
+        description = {"Show a running node's flash device and, per volume: policy, health, hits, misses, dirty bytes, time to clean."})
+final class StatusCommand implements Callable<Integer> {
+
+    @Option(names = "--control", paramLabel = "PATH", required = true, description = "The node's control socket.")
+    Path control;
+
+    @Option(names = "--json", description = "Print the node's JSON reply as is.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        String reply = ControlClient.call(control, "status");
+        JsonNode root = new ObjectMapper().readTree(reply);
+        if (root.has("error")) {
+            System.err.println("flashvisor: " + root.get("error").asText());
+            return Main.EXIT_FAILURE;
+        }
+        if (json) {
+            System.out.print(reply);
+            return 0;
+        }
+        print(root, System.out);
+        return 0;
+    }
+
+    static void print(JsonNode root, PrintStream out) {
+        JsonNode f = root.get("flash");
+        if (f != null) {
+            out.printf(Locale.ROOT, "flash %s: %s cached of %s, %s dirty, %d/%d segments free%s%n", f.get("device").asText(),
+                    size(f, "cachedBytes"), size(f, "capacityBytes"), size(f, "dirtyBytes"), f.get("freeSegments").asInt(),
+                    f.get("segments").asInt(), f.get("failed").asBoolean() ? ", FAILED" : "");
+        } else {
+            out.println("no flash device: every volume is pass-through");
+        }
+        out.printf(Locale.ROOT, "%-16s %-14s %-16s %9s %9s %7s %10s %10s %12s%n", "VOLUME", "POLICY", "HEALTH", "HITS", "MISSES",
+                "HIT%", "DIRTY", "DESTAGED", "TO CLEAN");
+        for (JsonNode v : root.get("volumes")) {
+            long hits = v.get("hits").asLong();
+            long misses = v.get("misses").asLong();
+            double toClean = v.get("secondsToClean").asDouble();
+            out.printf(Locale.ROOT, "%-16s %-14s %-16s %9d %9d %6.1f%% %10s %10s %12s%n", v.get("name").asText(),
+                    v.get("policy").asText(), v.get("health").asText(), hits, misses,
+                    hits + misses == 0 ? 0.0 : 100.0 * hits / (hits + misses), size(v, "dirtyBytes"), size(v, "destagedBytes"),
+                    toClean < 0 ? "measuring" : String.format(Locale.ROOT, "%.1f s", toClean));
+            for (String problem : new String[] {"destageError", "flashFailure"}) {
+                if (v.hasNonNull(problem)) {
+                    out.println("  " + problem + ": " + v.get(problem).asText());
+                }
+            }
+        }
+    }
+
+    private static String size(JsonNode n, String field) {
+        return ByteSize.format(n.get(field).asLong());
+    }
+}

@@ -1,0 +1,16 @@
+package io.flashvisor.destage;
+
+/**
+ * A snapshot of one volume's destager.
+ *
+ * @param dirtyBytes        bytes the backing store is still owed
+ * @param destagedBytes     bytes written to the backing store since start
+ * @param bytesPerSecond    recent destage rate (0 until the first batch)
+ * @param secondsToClean    dirty bytes / rate: how long a full drain would take now; 0 when clean,
+ *                          -1 when dirty but no rate has been measured yet
+ * @param writesInFlight    the current pace (see {@link DestagePace})
+ * @param health            whether batches reach the backing store
+ */
+public record DestageStatus(long dirtyBytes, long destagedBytes, double bytesPerSecond, double secondsToClean,
+                            int writesInFlight, DestageHealth health) {
+}

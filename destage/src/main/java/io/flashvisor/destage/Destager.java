@@ -1,0 +1,309 @@
+package io.flashvisor.destage;
+
+import io.flashvisor.cache.engine.DestageBatch;
+import io.flashvisor.cache.engine.VolumeCache;
+import io.flashvisor.common.BlockVolume;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.DoubleSupplier;
+import java.util.function.IntSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes one volume's dirty blocks from flash to its backing store, in flush order.
+ *
+ * <p>One thread takes batches from {@link VolumeCache#nextDestageBatch}: always the oldest flush
+ * epoch that still has dirty versions, sorted by block and coalesced into runs of neighbouring
+ * blocks. The runs of a batch are written in parallel (as many as {@link DestagePace} allows), then
+ * the backing store is flushed, and only then are the versions marked clean. The engine hands out
+ * the next epoch only once the oldest is clean, so the backing store receives whole epochs in order:
+ * everything a client wrote before a FLUSH is durable there before anything it wrote after it. If
+ * the flash device is lost, the backing store therefore holds the volume as it was at some FLUSH
+ * (a crash-consistent image), not a mix.
+ *
+ * <p>A failed batch (backing store error, flash read error) is handed back to the engine — its data
+ * stays dirty on flash — and retried after a pause that doubles up to {@link
+ * DestageSettings#retryMax}; {@link #status()} reports the failures until a batch succeeds.
+ *
+ * <p>Thread-safe.
+ */
+public final class Destager implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Destager.class);
+    private static final int BLOCK = 4096;
+    private static final Duration IDLE_POLL = Duration.ofMillis(100);
+    private static final Duration CLOSE_WAIT = Duration.ofSeconds(30);
+
+    private final VolumeCache cache;
+    private final BlockVolume backing;
+    private final DestageSettings settings;
+    private final DoubleSupplier dirtyRatio;
+    private final IntSupplier foregroundInFlight;
+    private final ExecutorService writers;
+    private final Thread thread;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition wake = lock.newCondition();
+    private final Condition progressed = lock.newCondition();
+    private final AtomicInteger urgent = new AtomicInteger();
+    private final AtomicLong destagedBytes = new AtomicLong();
+    private boolean nudged;
+    private volatile boolean running = true;
+    private volatile boolean draining;
+    private volatile double bytesPerSecond;
+    private volatile long latencyNanos;
+    private volatile long bestLatencyNanos;
+    private volatile int pace = 1;
+    private volatile DestageHealth health = DestageHealth.OK;
+
+    /**
+     * @param dirtyRatio         dirty blocks of the whole flash device / its capacity
+     * @param foregroundInFlight client requests of this volume waiting on the backing store now
+     */
+    public Destager(VolumeCache cache, BlockVolume backing, DestageSettings settings, DoubleSupplier dirtyRatio,
+                    IntSupplier foregroundInFlight) {
+        this.cache = cache;
+        this.backing = backing;
+        this.settings = settings;
+        this.dirtyRatio = dirtyRatio;
+        this.foregroundInFlight = foregroundInFlight;
+        this.writers = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("destage-write-" + cache.name() + "-", 0).factory());
+        this.thread = Thread.ofPlatform().daemon().name("destager-" + cache.name()).unstarted(this::run);
+    }
+
+    public Destager start() {
+        thread.start();
+        return this;
+    }
+
+    /** New dirty data: wake the destager if it sleeps. Cheap; call after every dirty write. */
+    public void nudge() {
+        lock.lock();
+        try {
+            nudged = true;
+            wake.signal();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Destages at full speed until the volume has no dirty data, or {@code timeout} passes.
+     * Returns whether it is clean. Data written meanwhile counts too: a caller that needs a range
+     * clean must keep new writes out of it.
+     */
+    public boolean awaitClean(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        urgent.incrementAndGet();
+        try {
+            nudge();
+            lock.lock();
+            try {
+                while (cache.dirtyBlocks() > 0) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0 || !running) {
+                        return false;
+                    }
+                    progressed.awaitNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(20)));
+                }
+                return true;
+            } finally {
+                lock.unlock();
+            }
+        } finally {
+            urgent.decrementAndGet();
+        }
+    }
+
+    /**
+     * Draining: the volume left write-back, so its dirty data goes to the backing store at full
+     * speed, whatever the watermarks say.
+     */
+    public void setDraining(boolean value) {
+        draining = value;
+        if (value) {
+            nudge();
+        }
+    }
+
+    public DestageStatus status() {
+        long dirty = cache.dirtyBytes();
+        double rate = bytesPerSecond;
+        double toClean = dirty == 0 ? 0 : rate > 0 ? dirty / rate : -1;
+        return new DestageStatus(dirty, destagedBytes.get(), rate, toClean, pace, health);
+    }
+
+    private void run() {
+        Duration backoff = settings.retryMin();
+        while (running) {
+            DestageBatch batch = cache.nextDestageBatch(settings.batchBlocks());
+            if (batch.isEmpty()) {
+                signalProgress();
+                idle();
+                continue;
+            }
+            long start = System.nanoTime();
+            try {
+                writeRuns(batch);
+                backing.flush();
+                cache.destaged(batch);
+                succeeded(batch, System.nanoTime() - start);
+                backoff = settings.retryMin();
+            } catch (IOException | RuntimeException e) {
+                cache.releaseDestage(batch);
+                failed(batch, e, backoff);
+                pause(backoff);
+                backoff = backoff.multipliedBy(2).compareTo(settings.retryMax()) > 0 ? settings.retryMax() : backoff.multipliedBy(2);
+            } catch (InterruptedException e) {
+                cache.releaseDestage(batch);
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private void writeRuns(DestageBatch batch) throws IOException, InterruptedException {
+        pace = DestagePace.writesInFlight(settings, dirtyRatio.getAsDouble(), foregroundInFlight.getAsInt(),
+                latencyNanos, bestLatencyNanos, draining || urgent.get() > 0);
+        Semaphore slots = new Semaphore(pace);
+        List<Future<?>> writes = new ArrayList<>(batch.runCount());
+        for (int run = 0; run < batch.runCount(); run++) {
+            slots.acquire();
+            int r = run;
+            writes.add(writers.submit(() -> {
+                try {
+                    writeRun(batch, r);
+                    return null;
+                } finally {
+                    slots.release();
+                }
+            }));
+        }
+        IOException failure = null;
+        for (Future<?> w : writes) {
+            try {
+                w.get();
+            } catch (ExecutionException e) {
+                if (failure == null) {
+                    failure = e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    private void writeRun(DestageBatch batch, int run) throws IOException {
+        ByteBuffer data = ByteBuffer.allocate(batch.runLength(run) * BLOCK);
+        cache.readDestageRun(batch, run, data);
+        data.flip();
+        long start = System.nanoTime();
+        backing.write(batch.runFirstBlock(run) * BLOCK, data, false);
+        noteLatency(System.nanoTime() - start);
+    }
+
+    private synchronized void noteLatency(long nanos) {
+        long mean = latencyNanos == 0 ? nanos : (latencyNanos * 7 + nanos) / 8;
+        latencyNanos = mean;
+        bestLatencyNanos = bestLatencyNanos == 0 ? mean : Math.min(bestLatencyNanos, mean);
+    }
+
+    private void succeeded(DestageBatch batch, long nanos) {
+        long bytes = (long) batch.blockCount() * BLOCK;
+        destagedBytes.addAndGet(bytes);
+        double rate = bytes * 1e9 / Math.max(1, nanos);
+        bytesPerSecond = bytesPerSecond == 0 ? rate : bytesPerSecond * 0.7 + rate * 0.3;
+        if (!health.healthy()) {
+            LOG.info("destage of volume {} works again after {} failed batches", cache.name(), health.failures());
+        }
+        health = DestageHealth.OK;
+        signalProgress();
+    }
+
+    private void failed(DestageBatch batch, Exception e, Duration backoff) {
+        DestageHealth h = health;
+        int failures = h.failures() + 1;
+        health = new DestageHealth(false, failures, String.valueOf(e.getMessage()), h.failingSince() == null ? Instant.now() : h.failingSince());
+        // Log the first failure and then every tenth: a dead SAN would otherwise flood the log.
+        if (failures == 1 || failures % 10 == 0) {
+            LOG.warn("destage of volume {} failed ({} in a row; dirty data kept on flash, retry in {} ms): {}: {}",
+                    cache.name(), failures, backoff.toMillis(), batch, e.toString());
+        }
+    }
+
+    private void idle() {
+        lock.lock();
+        try {
+            if (!nudged && running) {
+                wake.awaitNanos(IDLE_POLL.toNanos());
+            }
+            nudged = false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            running = false;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void pause(Duration d) {
+        lock.lock();
+        try {
+            long left = d.toNanos();
+            while (left > 0 && running) {
+                left = wake.awaitNanos(left);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            running = false;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void signalProgress() {
+        lock.lock();
+        try {
+            progressed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Stops after the batch in flight (waiting at most 30 s); what is still dirty stays dirty on flash. */
+    @Override
+    public void close() {
+        running = false;
+        lock.lock();
+        try {
+            wake.signalAll();
+            progressed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            if (thread.isAlive() && !thread.join(CLOSE_WAIT)) {
+                LOG.warn("destager of volume {} did not stop within {} s; interrupting it", cache.name(), CLOSE_WAIT.toSeconds());
+                thread.interrupt();
+                thread.join(CLOSE_WAIT);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        writers.shutdownNow();
+    }
+}

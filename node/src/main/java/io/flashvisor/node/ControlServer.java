@@ -1,0 +1,183 @@
+package io.flashvisor.node;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.flashvisor.node.volume.CachedVolume;
+import io.flashvisor.node.volume.FlashDevice;
+import io.flashvisor.node.volume.VolumeStatus;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node's control socket: a Unix socket (mode 0600, so only the node's user and root may use
+ * it) that answers one command per connection with one JSON document. Commands:
+ * <ul>
+ * <li>{@code status} — the flash device and every cached volume ({@link VolumeStatus});</li>
+ * <li>{@code policy VOLUME POLICY} — changes a volume's policy online;</li>
+ * <li>{@code drain VOLUME SECONDS} — destages at full speed and waits until clean (or the time is up).</li>
+ * </ul>
+ * Errors come back as {@code {"error": "..."}}. The {@code flashvisor status} and
+ * {@code flashvisor policy} commands are its clients.
+ */
+public final class ControlServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ControlServer.class);
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final int MAX_LINE = 4096;
+
+    private final Path path;
+    private final ServerSocketChannel channel;
+    private final Node node;
+    private final Thread acceptor;
+    private volatile boolean open = true;
+
+    private ControlServer(Path path, ServerSocketChannel channel, Node node) {
+        this.path = path;
+        this.channel = channel;
+        this.node = node;
+        this.acceptor = Thread.ofPlatform().daemon().name("control").unstarted(this::accept);
+    }
+
+    static ControlServer start(Path path, Node node) throws IOException {
+        Files.deleteIfExists(path);
+        ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            ch.bind(UnixDomainSocketAddress.of(path));
+            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+        } catch (IOException e) {
+            ch.close();
+            throw new IOException("control socket " + path + ": " + e.getMessage(), e);
+        }
+        ControlServer s = new ControlServer(path, ch, node);
+        s.acceptor.start();
+        return s;
+    }
+
+    private void accept() {
+        while (open) {
+            try {
+                SocketChannel client = channel.accept();
+                Thread.ofVirtual().name("control-client").start(() -> serve(client));
+            } catch (IOException e) {
+                if (open) {
+                    LOG.warn("control socket {}: accept failed: {}", path, e.toString());
+                }
+                return;
+            }
+        }
+    }
+
+    private void serve(SocketChannel client) {
+        try (client; OutputStream out = Channels.newOutputStream(client)) {
+            BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(client), StandardCharsets.UTF_8), MAX_LINE);
+            String line = in.readLine();
+            Object reply;
+            try {
+                reply = line == null ? error("empty request") : answer(line.strip());
+            } catch (IllegalArgumentException e) {
+                reply = error(e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                reply = error("interrupted");
+            }
+            out.write(JSON.writeValueAsBytes(reply));
+            out.write('\n');
+        } catch (IOException e) {
+            LOG.debug("control client went away: {}", e.toString());
+        }
+    }
+
+    Object answer(String line) throws InterruptedException {
+        String[] words = line.split("\\s+");
+        switch (words[0]) {
+            case "status" -> {
+                return status();
+            }
+            case "policy" -> {
+                if (words.length != 3) {
+                    throw new IllegalArgumentException("usage: policy VOLUME POLICY");
+                }
+                CachedVolume v = volume(words[1]);
+                v.setPolicy(Policy.parse(words[2]));
+                return v.status();
+            }
+            case "drain" -> {
+                if (words.length != 3) {
+                    throw new IllegalArgumentException("usage: drain VOLUME SECONDS");
+                }
+                CachedVolume v = volume(words[1]);
+                boolean clean = v.awaitClean(Duration.ofSeconds(Long.parseLong(words[2])));
+                Map<String, Object> r = new LinkedHashMap<>();
+                r.put("clean", clean);
+                r.put("volume", v.status());
+                return r;
+            }
+            default -> throw new IllegalArgumentException("unknown command '" + words[0] + "'; commands: status, policy VOLUME POLICY, drain VOLUME SECONDS");
+        }
+    }
+
+    private CachedVolume volume(String name) {
+        CachedVolume v = node.cachedVolumes().get(name);
+        if (v == null) {
+            throw new IllegalArgumentException("no cached volume '" + name + "'"
+                    + (node.flash() == null ? " (this node has no flash device)" : "; volumes: " + node.cachedVolumes().keySet()));
+        }
+        return v;
+    }
+
+    private Map<String, Object> status() {
+        Map<String, Object> r = new LinkedHashMap<>();
+        FlashDevice flash = node.flash();
+        if (flash != null) {
+            var s = flash.cache().stats();
+            Map<String, Object> f = new LinkedHashMap<>();
+            f.put("device", flash.path().toString());
+            f.put("capacityBytes", flash.cache().capacityBlocks() * 4096);
+            f.put("cachedBytes", s.cachedBlocks() * 4096);
+            f.put("dirtyBytes", s.dirtyBlocks() * 4096);
+            f.put("segments", s.segments());
+            f.put("freeSegments", s.freeSegments());
+            f.put("failed", flash.cache().failed());
+            f.put("damaged", s.damaged());
+            f.put("ramBytes", s.indexBytes() + s.policyBytes() + s.dirtyBytesOfRam());
+            r.put("flash", f);
+        }
+        List<VolumeStatus> volumes = new ArrayList<>();
+        for (CachedVolume v : node.cachedVolumes().values()) {
+            volumes.add(v.status());
+        }
+        r.put("volumes", volumes);
+        return r;
+    }
+
+    private static Map<String, String> error(String message) {
+        return Map.of("error", message);
+    }
+
+    @Override
+    public void close() throws IOException {
+        open = false;
+        try {
+            channel.close();
+        } finally {
+            Files.deleteIfExists(path);
+        }
+    }
+}

@@ -1,0 +1,664 @@
+package io.flashvisor.node.volume;
+
+import io.flashvisor.cache.engine.VolumeCache;
+import io.flashvisor.cache.policy.SequentialDetector;
+import io.flashvisor.common.BlockError;
+import io.flashvisor.common.BlockVolume;
+import io.flashvisor.common.Extent;
+import io.flashvisor.common.RangeLock;
+import io.flashvisor.common.VolumeException;
+import io.flashvisor.common.VolumeFeatures;
+import io.flashvisor.destage.Destager;
+import io.flashvisor.destage.DestageSettings;
+import io.flashvisor.node.Policy;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A volume accelerated by the node's flash device: the {@link BlockVolume} the NBD server serves,
+ * applying the volume's {@link Policy} over its backing store and its {@link VolumeCache}.
+ *
+ * <p>The rules that keep it correct (docs/cache.md, "The cached volume"):
+ * <ul>
+ * <li><b>The cache is always coherent</b>: a cached block is the newest version, or absent. Reads
+ *     look in the cache first under every policy; writes that bypass it invalidate it first.</li>
+ * <li><b>Range locks</b> order requests on the same blocks: a read miss holds its blocks from the
+ *     backing-store read until its flash insert is applied, so it cannot install old data over a
+ *     write that came meanwhile; every write holds its blocks until the cache reflects it.</li>
+ * <li><b>Dirty data keeps flush order.</b> A write to blocks that have a dirty version goes to flash
+ *     as dirty data whatever the policy (right after leaving write-back, say): writing the backing
+ *     store directly would let the destager later write the older version over it. Under
+ *     write-back, requests go to the backing store directly (sequential bypass, TRIM, fast
+ *     WRITE_ZEROES) only while the volume has no dirty data at all, so the backing store always
+ *     holds the volume as of some FLUSH.</li>
+ * <li><b>Write-through never leaves a stale copy behind a crash</b>: overwriting a cached block
+ *     first makes an INVALIDATE durable, then writes the backing store, then caches the new data.</li>
+ * </ul>
+ *
+ * <p>Only whole 4 KiB blocks are cached; a volume whose size is not a multiple of 4 KiB has its
+ * last partial block served from the backing store directly.
+ *
+ * <p>Thread-safe; calls block.
+ */
+public final class CachedVolume implements BlockVolume {
+    private static final Logger LOG = LoggerFactory.getLogger(CachedVolume.class);
+    static final int BLOCK = 4096;
+    /** Dirty ratio from which dirty writes wait for the destager (bounded by {@link #ROOM_WAIT}). */
+    static final double DIRTY_LIMIT = 0.85;
+    private static final Duration ROOM_WAIT = Duration.ofSeconds(2);
+    /** Zeroes written as dirty data go to flash in chunks of this size. */
+    private static final int ZERO_CHUNK = 1 << 20;
+    private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(ZERO_CHUNK).asReadOnlyBuffer();
+    /** An extent of the backing store is checked for dirty blocks over at most this many bytes. */
+    private static final long EXTENT_CHECK = 64L << 20;
+
+    private final String name;
+    private final BlockVolume backing;
+    private final FlashDevice device;
+    private final VolumeCache cache;
+    private final Destager destager;
+    private final FlushEpochs epochs;
+    private final SequentialDetector sequential;
+    private final RangeLock locks = new RangeLock();
+    private final long size;
+    /** End of the cached part: the last whole block. */
+    private final long cachedEnd;
+    private final AtomicInteger foreground = new AtomicInteger();
+    /** A write went to the backing store without FUA since the last backing-store flush. */
+    private final AtomicBoolean backingUnflushed = new AtomicBoolean();
+    private final LongAdder bypassedBytes = new LongAdder();
+    private final LongAdder fallbackWrites = new LongAdder();
+    private volatile Policy policy;
+    private volatile String flashFailure;
+
+    /**
+     * @param sequentialCutoff run length from which a stream bypasses flash (0: never)
+     */
+    public CachedVolume(String name, BlockVolume backing, FlashDevice device, Policy policy, long sequentialCutoff,
+                        DestageSettings destageSettings) throws IOException {
+        this.name = name;
+        this.backing = backing;
+        this.device = device;
+        this.cache = device.cache().attach(name);
+        this.size = backing.size();
+        this.cachedEnd = size / BLOCK * BLOCK;
+        this.policy = policy;
+        this.sequential = new SequentialDetector(sequentialCutoff);
+        long highest = cache.highestFlushEpoch();
+        this.epochs = new FlushEpochs(highest == VolumeCache.NO_EPOCH ? 0 : highest + 1);
+        this.destager = new Destager(cache, backing, destageSettings, device::dirtyRatio, foreground::get).start();
+        long dirty = cache.dirtyBytes();
+        if (dirty > 0) {
+            LOG.info("volume {}: {} bytes of dirty data recovered from flash; destaging them", name, dirty);
+            if (policy != Policy.WRITE_BACK) {
+                destager.setDraining(true);
+            }
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public Policy policy() {
+        return policy;
+    }
+
+    /**
+     * Changes the policy online; connected clients notice nothing. Leaving write-back keeps the
+     * dirty data and destages it at full speed ({@link #status} shows the drain); until it is
+     * destaged, writes to dirty blocks still go to flash (see the class comment).
+     */
+    public void setPolicy(Policy next) {
+        Policy previous = policy;
+        policy = next;
+        destager.setDraining(next != Policy.WRITE_BACK);
+        if (previous != next) {
+            LOG.info("volume {}: policy {} -> {}{}", name, previous.configName(), next.configName(),
+                    next != Policy.WRITE_BACK && cache.dirtyBlocks() > 0
+                            ? "; draining " + cache.dirtyBytes() + " dirty bytes to the backing store" : "");
+        }
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    @Override
+    public VolumeFeatures features() {
+        VolumeFeatures b = backing.features();
+        // Zeroes and FUA can always be honoured here (zeroes by writing them); a flush covers every
+        // connection's writes (one epoch counter and one backing store per volume).
+        return new VolumeFeatures(b.readOnly(), true, true, b.trim(), true, b.fastZero(), true, true, false, 1, BLOCK);
+    }
+
+    // ---- reads ----
+
+    @Override
+    public void read(long offset, ByteBuffer dst) throws IOException {
+        int length = dst.remaining();
+        if (offset + length > cachedEnd) {
+            int head = (int) Math.max(0, cachedEnd - offset);
+            if (head > 0) {
+                read(offset, dst.slice(dst.position(), head));
+                dst.position(dst.position() + head);
+            }
+            backingRead(offset + head, dst);
+            return;
+        }
+        long first = offset / BLOCK;
+        int count = blocks(offset, length);
+        boolean aligned = offset % BLOCK == 0 && length % BLOCK == 0;
+        ByteBuffer buf = aligned ? dst.slice(dst.position(), length) : ByteBuffer.allocate(count * BLOCK);
+        boolean admit = policy != Policy.PASS_THROUGH && flashFailure == null && !bypass(offset, length);
+        readBlocks(first, count, buf, admit, false);
+        if (!aligned) {
+            dst.put(buf.slice((int) (offset - first * BLOCK), length));
+        } else {
+            dst.position(dst.position() + length);
+        }
+    }
+
+    /**
+     * Reads blocks {@code [first, +count)} into {@code buf} (count × 4 KiB, from position 0): hits
+     * from flash, misses from the backing store, admitted to flash if {@code admit}.
+     *
+     * @param locked the caller holds the range lock of these blocks (a write's read-modify-write)
+     */
+    private void readBlocks(long first, int count, ByteBuffer buf, boolean admit, boolean locked) throws IOException {
+        int missStart = -1;
+        for (int i = 0; i <= count; i++) {
+            boolean hit = i < count && readCached(first + i, buf.slice(i * BLOCK, BLOCK));
+            if (!hit && i < count && missStart < 0) {
+                missStart = i;
+            } else if ((hit || i == count) && missStart >= 0) {
+                ByteBuffer part = buf.slice(missStart * BLOCK, (i - missStart) * BLOCK);
+                if (locked) {
+                    backingRead((first + missStart) * BLOCK, part.duplicate());
+                } else {
+                    fill(first + missStart, i - missStart, part, admit);
+                }
+                missStart = -1;
+            }
+        }
+    }
+
+    /** One block from flash, if cached and readable; false sends it to the backing store. */
+    private boolean readCached(long block, ByteBuffer dst) throws IOException {
+        if (flashFailure != null && !cache.hasDirty(block, 1)) {
+            return false; // Clean copies may be stale now: writes no longer invalidate them.
+        }
+        int location = cache.lookup(block);
+        if (location == VolumeCache.NOT_FOUND) {
+            return false;
+        }
+        try {
+            cache.readBlock(location, dst);
+            return true;
+        } catch (VolumeException e) {
+            if (cache.hasDirty(block, 1)) {
+                throw new VolumeException(BlockError.IO, "volume " + name + ": block " + block
+                        + " is dirty and its flash copy cannot be read: " + e.getMessage(), e);
+            }
+            LOG.warn("volume {}: flash read of clean block {} failed, reading the backing store instead: {}", name, block, e.getMessage());
+            return false;
+        }
+    }
+
+    /**
+     * A run of read misses: under the range lock (so no write interleaves), re-checks the cache,
+     * reads what is still missing from the backing store and admits it to flash. The lock is
+     * released when the flash insert is applied, not before.
+     */
+    private void fill(long first, int count, ByteBuffer into, boolean admit) throws IOException {
+        RangeLock.Held held = acquire(first, count);
+        CompletableFuture<?> inserted = CompletableFuture.completedFuture(null);
+        try {
+            int start = -1;
+            for (int i = 0; i <= count; i++) {
+                // A write may have cached these blocks since the unlocked lookup: the cache wins.
+                boolean cached = i < count && cache.anyCached(first + i, 1) && readCached(first + i, into.slice(i * BLOCK, BLOCK));
+                if (!cached && i < count && start < 0) {
+                    start = i;
+                } else if ((cached || i == count) && start >= 0) {
+                    ByteBuffer part = into.slice(start * BLOCK, (i - start) * BLOCK);
+                    backingRead((first + start) * BLOCK, part.duplicate());
+                    if (admit) {
+                        inserted = CompletableFuture.allOf(inserted, admitClean(first + start, part));
+                    }
+                    start = -1;
+                }
+            }
+        } finally {
+            inserted.whenComplete((ok, e) -> held.close());
+        }
+    }
+
+    /** Caches a copy of clean data; a failure only means it is not cached (and is logged once). */
+    private CompletableFuture<Void> admitClean(long first, ByteBuffer data) {
+        ByteBuffer copy = ByteBuffer.allocate(data.remaining()).put(data.duplicate()).flip();
+        return cache.insert(first, copy, false, 0).exceptionally(e -> {
+            noteFlashError(e);
+            return null;
+        });
+    }
+
+    // ---- writes ----
+
+    @Override
+    public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+        int length = src.remaining();
+        if (offset + length > cachedEnd) {
+            int head = (int) Math.max(0, cachedEnd - offset);
+            if (head > 0) {
+                write(offset, src.slice(src.position(), head), fua);
+                src.position(src.position() + head);
+            }
+            backingWrite(offset + head, src, fua);
+            return;
+        }
+        long first = offset / BLOCK;
+        int count = blocks(offset, length);
+        RangeLock.Held held = acquire(first, count);
+        CompletableFuture<?> release = CompletableFuture.completedFuture(null);
+        try {
+            Policy p = policy;
+            boolean dirtyRange = cache.hasDirty(first, count);
+            if (p == Policy.WRITE_BACK || dirtyRange) {
+                if (!dirtyRange && bypass(offset, length) && cache.dirtyBlocks() == 0) {
+                    bypassedBytes.add(length);
+                    writeAround(first, count, offset, src, fua);
+                } else {
+                    writeDirty(first, count, offset, src, fua, dirtyRange);
+                }
+            } else {
+                boolean admit = p == Policy.WRITE_THROUGH && flashFailure == null && !bypass(offset, length);
+                release = writeThrough(first, count, offset, src, fua, admit);
+            }
+        } finally {
+            release.whenComplete((ok, e) -> held.close());
+        }
+    }
+
+    /**
+     * Write-back: the blocks go to flash as dirty data of the current flush epoch; acknowledged when
+     * durable there (so FUA costs nothing more). A partial block is read, merged and rewritten.
+     */
+    private void writeDirty(long first, int count, long offset, ByteBuffer src, boolean fua, boolean dirtyRange) throws IOException {
+        ByteBuffer data;
+        if (offset % BLOCK == 0 && src.remaining() % BLOCK == 0) {
+            data = src.slice(); // Safe without a copy: the client's buffer is not reused until we return.
+        } else {
+            data = ByteBuffer.allocate(count * BLOCK);
+            readEdges(first, count, offset, src.remaining(), data);
+            data.put((int) (offset - first * BLOCK), src, src.position(), src.remaining());
+        }
+        if (insertDirty(first, data)) {
+            src.position(src.limit());
+            return;
+        }
+        // Flash full or failed. Blocks without dirty data can still go straight to the backing store;
+        // blocks with dirty data cannot (the destager would write the older version over them).
+        if (dirtyRange) {
+            throw new VolumeException(BlockError.IO, "volume " + name + ": flash cannot take this write ("
+                    + (flashFailure != null ? flashFailure : "full") + ") and its blocks hold data not yet destaged");
+        }
+        fallbackWrites.increment();
+        writeAround(first, count, offset, src, fua);
+    }
+
+    /** Inserts dirty data; false if flash is full or failed (then nothing was acknowledged). */
+    private boolean insertDirty(long first, ByteBuffer data) throws IOException {
+        if (flashFailure != null) {
+            return false;
+        }
+        awaitDirtyRoom();
+        try {
+            await(cache.insert(first, data, true, epochs.forWrite()));
+            destager.nudge();
+            return true;
+        } catch (VolumeException e) {
+            if (e.error() == BlockError.NO_SPACE) {
+                LOG.warn("volume {}: flash is full of dirty data; writing around it until the destager catches up: {}", name, e.getMessage());
+                return false;
+            }
+            if (e.error() == BlockError.SHUTDOWN) {
+                throw e;
+            }
+            noteFlashError(e);
+            return false;
+        }
+    }
+
+    /** Above {@link #DIRTY_LIMIT} a dirty write waits (at most {@link #ROOM_WAIT}) for the destager. */
+    private void awaitDirtyRoom() throws IOException {
+        if (device.dirtyRatio() < DIRTY_LIMIT) {
+            return;
+        }
+        long deadline = System.nanoTime() + ROOM_WAIT.toNanos();
+        while (device.dirtyRatio() >= DIRTY_LIMIT && System.nanoTime() < deadline) {
+            destager.nudge();
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted waiting for the destager");
+            }
+        }
+    }
+
+    /**
+     * Write-through (and write-around, pass-through): make any cached copy go away durably, write
+     * the backing store, then — if {@code admit} — cache the whole blocks of the new data. Returns
+     * when the range lock may be released.
+     */
+    private CompletableFuture<?> writeThrough(long first, int count, long offset, ByteBuffer src, boolean fua, boolean admit)
+            throws IOException {
+        int length = src.remaining();
+        ByteBuffer data = admit ? src.duplicate() : null;
+        writeAround(first, count, offset, src, fua);
+        if (!admit) {
+            return CompletableFuture.completedFuture(null);
+        }
+        long firstWhole = (offset + BLOCK - 1) / BLOCK;
+        long endWhole = (offset + length) / BLOCK;
+        if (endWhole <= firstWhole) {
+            return CompletableFuture.completedFuture(null);
+        }
+        data.position(data.position() + (int) (firstWhole * BLOCK - offset)).limit(data.position() + (int) ((endWhole - firstWhole) * BLOCK));
+        return admitClean(firstWhole, data);
+    }
+
+    /** Invalidates cached copies (durably) and writes the backing store. Range lock held. */
+    private void writeAround(long first, int count, long offset, ByteBuffer src, boolean fua) throws IOException {
+        invalidateCached(first, count);
+        backingWrite(offset, src, fua);
+    }
+
+    private void invalidateCached(long first, int count) throws IOException {
+        if (flashFailure != null || !cache.anyCached(first, count)) {
+            return;
+        }
+        try {
+            await(cache.invalidate(first, count));
+        } catch (VolumeException e) {
+            if (e.error() != BlockError.IO) {
+                throw e; // Nothing changed yet: the request fails whole.
+            }
+            noteFlashError(e); // From now on clean copies are never read, so this one cannot be served stale.
+        }
+    }
+
+    /** The head and tail blocks of an unaligned write, read into {@code data} before the merge. Range lock held. */
+    private void readEdges(long first, int count, long offset, int length, ByteBuffer data) throws IOException {
+        if (offset % BLOCK != 0) {
+            readBlocks(first, 1, data.slice(0, BLOCK), false, true);
+        }
+        long last = first + count - 1;
+        if ((offset + length) % BLOCK != 0 && (last != first || offset % BLOCK == 0)) {
+            readBlocks(last, 1, data.slice((count - 1) * BLOCK, BLOCK), false, true);
+        }
+    }
+
+    // ---- flush, trim, zeroes, prefetch ----
+
+    @Override
+    public void flush() throws IOException {
+        epochs.flush();
+        if (backingUnflushed.getAndSet(false) || policy != Policy.WRITE_BACK) {
+            foreground.incrementAndGet();
+            try {
+                backing.flush();
+            } catch (IOException e) {
+                backingUnflushed.set(true);
+                throw e;
+            } finally {
+                foreground.decrementAndGet();
+            }
+        }
+    }
+
+    /**
+     * TRIM is advisory: passed down (after invalidating flash) only when that cannot reorder data —
+     * no dirty data in the range, or in the whole volume under write-back; otherwise ignored.
+     */
+    @Override
+    public void trim(long offset, long length, boolean fua) throws IOException {
+        if (!backing.features().trim()) {
+            return;
+        }
+        long first = (offset + BLOCK - 1) / BLOCK;
+        long end = Math.min(offset + length, cachedEnd) / BLOCK;
+        if (end <= first) {
+            return;
+        }
+        int count = (int) Math.min(end - first, Integer.MAX_VALUE);
+        RangeLock.Held held = acquire(first, count);
+        try {
+            if (mayBypassFlash(first, count)) {
+                invalidateCached(first, count);
+                foreground.incrementAndGet();
+                try {
+                    backing.trim(first * BLOCK, (long) count * BLOCK, fua);
+                } finally {
+                    foreground.decrementAndGet();
+                }
+            }
+        } finally {
+            held.close();
+        }
+    }
+
+    @Override
+    public void writeZeroes(long offset, long length, boolean mayTrim, boolean fastOnly, boolean fua) throws IOException {
+        if (offset + length > cachedEnd) {
+            long head = Math.max(0, cachedEnd - offset);
+            if (head > 0) {
+                writeZeroes(offset, head, mayTrim, fastOnly, fua);
+            }
+            zeroBacking(offset + head, length - head, mayTrim, fastOnly, fua);
+            return;
+        }
+        long first = offset / BLOCK;
+        long count = (offset + length + BLOCK - 1) / BLOCK - first;
+        if (count > Integer.MAX_VALUE) {
+            throw new VolumeException(BlockError.INVALID, "write-zeroes of " + length + " bytes is too large");
+        }
+        RangeLock.Held held = acquire(first, (int) count);
+        try {
+            if (mayBypassFlash(first, (int) count)) {
+                invalidateCached(first, (int) count);
+                zeroBacking(offset, length, mayTrim, fastOnly, fua);
+                return;
+            }
+            if (fastOnly) {
+                throw new VolumeException(BlockError.NOT_SUPPORTED, "volume " + name
+                        + " has dirty data in this range: zeroes must be written through flash, which is not fast");
+            }
+            // Zeroes become dirty data in flush order, a chunk at a time.
+            for (long done = 0; done < length; ) {
+                int n = (int) Math.min(ZERO_CHUNK, length - done);
+                long at = offset + done;
+                writeDirty(at / BLOCK, blocks(at, n), at, ZEROES.slice(0, n), fua, cache.hasDirty(at / BLOCK, blocks(at, n)));
+                done += n;
+            }
+        } finally {
+            held.close();
+        }
+    }
+
+    private void zeroBacking(long offset, long length, boolean mayTrim, boolean fastOnly, boolean fua) throws IOException {
+        if (length <= 0) {
+            return;
+        }
+        if (!fua) {
+            backingUnflushed.set(true);
+        }
+        foreground.incrementAndGet();
+        try {
+            backing.writeZeroes(offset, length, mayTrim, fastOnly, fua);
+        } finally {
+            foreground.decrementAndGet();
+        }
+    }
+
+    /**
+     * Whether a request on these blocks may go to the backing store directly without reordering it
+     * with dirty data: not if the blocks are dirty; under write-back, not if anything is dirty.
+     */
+    private boolean mayBypassFlash(long first, int count) {
+        return policy == Policy.WRITE_BACK ? cache.dirtyBlocks() == 0 : !cache.hasDirty(first, count);
+    }
+
+    /** NBD CACHE: reads the range into flash (nothing under pass-through; bypass rules do not apply). */
+    @Override
+    public void prefetch(long offset, long length) throws IOException {
+        if (policy == Policy.PASS_THROUGH || flashFailure != null) {
+            return;
+        }
+        long end = Math.min(offset + length, cachedEnd);
+        long first = offset / BLOCK;
+        long stop = (end + BLOCK - 1) / BLOCK;
+        int chunk = 256;
+        ByteBuffer buf = ByteBuffer.allocate(chunk * BLOCK);
+        for (long b = first; b < stop; b += chunk) {
+            int n = (int) Math.min(chunk, stop - b);
+            readBlocks(b, n, buf.clear().limit(n * BLOCK).slice(), true, false);
+        }
+    }
+
+    /**
+     * The backing store's allocation, except that a range with dirty blocks is data: the backing
+     * store may still hold a hole there.
+     */
+    @Override
+    public Extent extentAt(long offset, long length) throws IOException {
+        Extent e = backing.extentAt(offset, length);
+        if (!e.hole() && !e.zero()) {
+            return e;
+        }
+        long span = Math.min(e.length(), EXTENT_CHECK);
+        long first = offset / BLOCK;
+        long end = Math.min((offset + span + BLOCK - 1) / BLOCK, cachedEnd / BLOCK);
+        if (end > first && cache.hasDirty(first, (int) (end - first))) {
+            return new Extent(span, false, false);
+        }
+        return e;
+    }
+
+    // ---- status, close ----
+
+    public VolumeStatus status() {
+        var s = cache.stats();
+        var d = destager.status();
+        Policy p = policy;
+        String health = flashFailure != null ? "flash-failed"
+                : !d.health().healthy() ? "destage-failing"
+                : p != Policy.WRITE_BACK && s.dirtyBlocks() > 0 ? "draining" : "ok";
+        return new VolumeStatus(name, p.configName(), health, size, s.hits(), s.misses(),
+                s.cachedBlocks() * BLOCK, s.dirtyBytes(), d.destagedBytes(), d.bytesPerSecond(), d.secondsToClean(),
+                d.writesInFlight(), d.health().lastError(), flashFailure, bypassedBytes.sum(), fallbackWrites.sum(),
+                s.lostBlocks());
+    }
+
+    /** Waits until the destager has written every dirty block (a test and drain aid). */
+    public boolean awaitClean(Duration timeout) throws InterruptedException {
+        return destager.awaitClean(timeout);
+    }
+
+    @Override
+    public void close() throws IOException {
+        destager.close();
+        backing.close();
+    }
+
+    @Override
+    public String toString() {
+        return "volume " + name;
+    }
+
+    // ---- helpers ----
+
+    private boolean bypass(long offset, int length) {
+        return sequential.isSequential(offset, length);
+    }
+
+    private RangeLock.Held acquire(long first, int count) throws IOException {
+        try {
+            return locks.acquire(first * BLOCK, (long) count * BLOCK);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted waiting for a range lock of volume " + name);
+        }
+    }
+
+    private void backingRead(long offset, ByteBuffer dst) throws IOException {
+        if (!dst.hasRemaining()) {
+            return;
+        }
+        foreground.incrementAndGet();
+        try {
+            backing.read(offset, dst);
+        } finally {
+            foreground.decrementAndGet();
+        }
+    }
+
+    private void backingWrite(long offset, ByteBuffer src, boolean fua) throws IOException {
+        if (!src.hasRemaining()) {
+            return;
+        }
+        if (!fua) {
+            backingUnflushed.set(true);
+        }
+        foreground.incrementAndGet();
+        try {
+            backing.write(offset, src, fua);
+        } finally {
+            foreground.decrementAndGet();
+        }
+    }
+
+    /** A flash append failed for another reason than space: the cache is out of service for this volume. */
+    private void noteFlashError(Throwable e) {
+        Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+        if (cause instanceof VolumeException v && (v.error() == BlockError.NO_SPACE || v.error() == BlockError.SHUTDOWN)) {
+            return;
+        }
+        if (flashFailure == null) {
+            flashFailure = String.valueOf(cause.getMessage());
+            LOG.error("volume {}: the flash device failed ({}); serving from the backing store (pass-through) from now on;"
+                    + " {} dirty bytes stay on flash and the destager keeps writing them back", name, flashFailure, cache.dirtyBytes());
+        }
+    }
+
+    private static int blocks(long offset, long length) {
+        return (int) ((offset + length + BLOCK - 1) / BLOCK - offset / BLOCK);
+    }
+
+    private static void await(CompletableFuture<?> f) throws IOException {
+        try {
+            f.get();
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof IOException io) {
+                throw io;
+            }
+            throw new VolumeException(BlockError.IO, String.valueOf(c), c);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted waiting for flash");
+        }
+    }
+}
