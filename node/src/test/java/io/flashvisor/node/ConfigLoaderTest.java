@@ -94,12 +94,39 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void policiesWithoutAnEngineYetAreRefusedClearly() {
+    void cachingPoliciesNeedAFlashDevice() {
         assertThatThrownBy(() -> ConfigLoader.parse("""
                 listeners: [{unix: /x.sock}]
                 volumes: [{name: a, backing: /a.img, policy: write-back}]
                 """, "wb.yaml", dir))
-                .hasMessageContaining("volumes[0].policy: 'write-back' is not available in this version yet; use 'pass-through'");
+                .hasMessageContaining("volumes[0].policy: 'write-back' needs a flash device; add 'flash: {device:");
+    }
+
+    @Test
+    void flashSectionIsValidatedAndResolved() throws Exception {
+        NodeSettings s = ConfigLoader.parse("""
+                listeners: [{unix: x.sock}]
+                control: ctl.sock
+                flash: {device: flash.img, size: 1G, eviction: s3-fifo, sequential-cutoff: 8M, dirty-low: 5%, dirty-high: 40%}
+                volumes: [{name: a, backing: /a.img, policy: write-back}]
+                """, "ok.yaml", dir);
+        assertThat(s.flash().device()).isEqualTo(dir.resolve("flash.img"));
+        assertThat(s.flash().size()).isEqualTo(1L << 30);
+        assertThat(s.flash().sequentialCutoff()).isEqualTo(8L << 20);
+        assertThat(s.flash().destage().lowWatermark()).isEqualTo(0.05);
+        assertThat(s.flash().destage().highWatermark()).isEqualTo(0.40);
+        assertThat(s.control()).isEqualTo(dir.resolve("ctl.sock"));
+        assertThat(s.volumes().getFirst().policy()).isEqualTo(Policy.WRITE_BACK);
+
+        assertThatThrownBy(() -> ConfigLoader.parse("""
+                listeners: [{unix: x.sock}]
+                flash: {size: 1M, eviction: lifo, dirty-low: 60%, dirty-high: 120}
+                volumes: [{name: a, backing: /a.img}]
+                """, "bad.yaml", dir))
+                .hasMessageContaining("flash.device: missing")
+                .hasMessageContaining("flash.size: at least 64M")
+                .hasMessageContaining("flash.eviction: 'lifo' is unknown")
+                .hasMessageContaining("flash.dirty-high: '120' is not a percentage");
     }
 
     @Test
