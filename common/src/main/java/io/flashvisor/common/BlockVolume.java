@@ -2,6 +2,7 @@ package io.flashvisor.common;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * A randomly addressable array of bytes: what a VM sees as its disk, and what every layer of
@@ -30,6 +31,26 @@ public interface BlockVolume extends AutoCloseable {
 
     /** Writes {@code src.remaining()} bytes at {@code offset}, advancing {@code src}'s position. */
     void write(long offset, ByteBuffer src, boolean fua) throws IOException;
+
+    /**
+     * The optional fast path of {@link #read}, for a caller on an event loop that must not block:
+     * starts the read only if it can do so without waiting (e.g. every block is cached), and returns
+     * a future that completes — on any thread — when {@code dst} is filled; or returns null, and
+     * then the caller uses {@link #read} on a thread that may block. {@code dst} must stay valid
+     * until the future completes. The default has no fast path.
+     */
+    default CompletableFuture<Void> tryReadAsync(long offset, ByteBuffer dst) {
+        return null;
+    }
+
+    /**
+     * The optional fast path of {@link #write}, with the same contract as {@link #tryReadAsync}:
+     * null means "use {@link #write}"; otherwise the future completes once the write is as durable
+     * as {@link #write} would have made it. {@code src} must stay unchanged until then.
+     */
+    default CompletableFuture<Void> tryWriteAsync(long offset, ByteBuffer src, boolean fua) {
+        return null;
+    }
 
     /** Makes every completed write durable. */
     void flush() throws IOException;

@@ -69,6 +69,22 @@ public final class RangeLock {
         }
     }
 
+    /** Holds {@code [offset, offset + length)} if no held range overlaps it now, else returns null. Never waits. */
+    public Held tryAcquire(long offset, long length) {
+        long end = offset + Math.max(1, length);
+        lock.lock();
+        try {
+            if (overlapsActive(offset, end)) {
+                return null;
+            }
+            Held h = new Held(offset, end);
+            active.add(h);
+            return h;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Ranges held right now (for tests and status). */
     public int heldCount() {
         lock.lock();

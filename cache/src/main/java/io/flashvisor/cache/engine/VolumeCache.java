@@ -264,6 +264,23 @@ public final class VolumeCache {
         }
     }
 
+    /** Whether all of blocks {@code [first, +count)} are cached (lost ones are not). Not an access: counts no hit. Takes the engine lock. */
+    public boolean allCached(long first, int count) {
+        CacheIndex ci = cache.ci;
+        ci.lock.lock();
+        try {
+            for (int i = 0; i < count; i++) {
+                int slot = ci.index.find(BlockIndex.key(ordinal, first + i));
+                if (slot == BlockIndex.NOT_FOUND || EntryState.lost(ci.index.stateAt(slot))) {
+                    return false;
+                }
+            }
+            return true;
+        } finally {
+            ci.lock.unlock();
+        }
+    }
+
     /** Whether any of blocks {@code [first, +count)} is cached. Not an access: counts no hit. Takes the engine lock. */
     public boolean anyCached(long first, int count) {
         CacheIndex ci = cache.ci;

@@ -7,6 +7,7 @@ import io.flashvisor.common.Extent;
 import io.flashvisor.common.VolumeException;
 import io.netty.buffer.ByteBuf;
 import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -73,19 +74,60 @@ final class CommandRunner {
             }
             return new Reply.Simple(r.cookie, 0);
         } catch (Throwable t) {
-            if (readBuffer != null) {
-                readBuffer.release();
-            }
-            int error = NbdErrors.errnoOf(t);
-            String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-            if (error == ENOTSUP && (r.flags & CMD_FLAG_FAST_ZERO) != 0) {
-                LOG.debug("fast zero refused export={} request=[{}]", session.export().name(), r);
-            } else {
-                LOG.warn("volume error export={} request=[{}] error={} message=\"{}\"", session.export().name(), r,
-                        NbdErrors.name(error), message, t instanceof VolumeException ? null : t);
-            }
-            return error(r.cookie, error, message);
+            return failed(r, readBuffer, t);
         }
+    }
+
+    /** A failed volume call: releases the read buffer, logs, and builds the error reply. */
+    private Reply failed(Request r, ByteBuf readBuffer, Throwable t) {
+        if (readBuffer != null) {
+            readBuffer.release();
+        }
+        int error = NbdErrors.errnoOf(t);
+        String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        if (error == ENOTSUP && (r.flags & CMD_FLAG_FAST_ZERO) != 0) {
+            LOG.debug("fast zero refused export={} request=[{}]", session.export().name(), r);
+        } else {
+            LOG.warn("volume error export={} request=[{}] error={} message=\"{}\"", session.export().name(), r,
+                    NbdErrors.name(error), message, t instanceof VolumeException ? null : t);
+        }
+        return error(r.cookie, error, message);
+    }
+
+    /**
+     * The volume's non-blocking fast path for a READ or WRITE, called on the event loop: a future of
+     * the reply (never failing: errors become error replies, as in {@link #run}), or null when the
+     * volume has no fast path for this request and it must {@link #run} on a worker. For a read,
+     * {@code readBuffer} is owned as in {@link #run} once a future is returned.
+     */
+    CompletableFuture<Reply> tryFast(Request r, ByteBuf readBuffer) {
+        boolean fua = (r.flags & CMD_FLAG_FUA) != 0;
+        int n = (int) r.length;
+        CompletableFuture<Void> started;
+        try {
+            started = switch (r.type) {
+                case CMD_READ -> volume.tryReadAsync(r.offset, readBuffer.nioBuffer(readBuffer.writerIndex(), n));
+                case CMD_WRITE -> volume.tryWriteAsync(r.offset, r.content().nioBuffer(), fua);
+                default -> null;
+            };
+        } catch (Throwable t) {
+            started = CompletableFuture.failedFuture(t);
+        }
+        if (started == null) {
+            return null;
+        }
+        return started.handle((ok, failure) -> {
+            if (failure != null) {
+                Throwable t = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+                        ? failure.getCause() : failure;
+                return failed(r, readBuffer, t);
+            }
+            if (r.type == CMD_READ) {
+                readBuffer.writerIndex(readBuffer.writerIndex() + n);
+                return new Reply.Read(r.cookie, r.offset, session.structuredReplies(), readBuffer);
+            }
+            return new Reply.Simple(r.cookie, 0);
+        });
     }
 
     /** The error reply: a chunk with a message when structured replies are on, else a simple reply. */

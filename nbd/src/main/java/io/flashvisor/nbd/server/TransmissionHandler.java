@@ -139,6 +139,13 @@ final class TransmissionHandler extends ChannelInboundHandlerAdapter {
         inFlight++;
         inFlightBytes += cost;
         EventLoop loop = ctx.channel().eventLoop();
+        CompletableFuture<Reply> fast = runner.tryFast(r, readBuffer);
+        if (fast != null) {
+            // The volume served it without blocking (a cache hit, a write queued for group commit):
+            // no worker hand-off. The reply may complete here or on the volume's thread.
+            fast.thenAccept(reply -> complete(loop, reply, r, cost));
+            return;
+        }
         try {
             // The request (and its write payload) is released back on the event loop: buffers are
             // cheapest to free on the thread that allocated them.

@@ -171,6 +171,35 @@ public final class CachedVolume implements BlockVolume {
     }
 
     /**
+     * The event loop's fast path: an aligned read whose blocks are all cached is served from flash
+     * right here (a page-cache or SSD read of a few microseconds, cheaper than handing the request
+     * to a worker thread); anything else returns null and takes {@link #read}.
+     */
+    @Override
+    public CompletableFuture<Void> tryReadAsync(long offset, ByteBuffer dst) {
+        int length = dst.remaining();
+        if (offset % BLOCK != 0 || length % BLOCK != 0 || offset + length > cachedEnd || flashFailure != null) {
+            return null;
+        }
+        long first = offset / BLOCK;
+        int count = length / BLOCK;
+        if (!cache.allCached(first, count)) {
+            return null;
+        }
+        try {
+            for (int i = 0; i < count; i++) {
+                if (!readCached(first + i, dst.slice(dst.position() + i * BLOCK, BLOCK))) {
+                    return null; // Evicted meanwhile: the slow path reads it all again.
+                }
+            }
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        dst.position(dst.position() + length);
+        return CompletableFuture.completedFuture(null);
+    }
+
+    /**
      * Reads blocks {@code [first, +count)} into {@code buf} (count × 4 KiB, from position 0): hits
      * from flash, misses from the backing store, admitted to flash if {@code admit}.
      *
@@ -292,6 +321,67 @@ public final class CachedVolume implements BlockVolume {
     }
 
     /**
+     * The event loop's fast path for write-back: an aligned write whose blocks no other request
+     * holds is queued for the flash log's group commit here, and acknowledged from the log's
+     * completion — no worker thread. Sequential bypass, unaligned writes, a busy range, flash
+     * nearly full of dirty data or failed: null, and {@link #write} decides.
+     */
+    @Override
+    public CompletableFuture<Void> tryWriteAsync(long offset, ByteBuffer src, boolean fua) {
+        int length = src.remaining();
+        if (policy != Policy.WRITE_BACK || offset % BLOCK != 0 || length % BLOCK != 0 || offset + length > cachedEnd
+                || flashFailure != null || device.dirtyRatio() >= DIRTY_LIMIT) {
+            return null;
+        }
+        long first = offset / BLOCK;
+        int count = length / BLOCK;
+        RangeLock.Held held = locks.tryAcquire(first * BLOCK, (long) length);
+        if (held == null) {
+            return null;
+        }
+        if (bypass(offset, length) && cache.dirtyBlocks() == 0 && !cache.anyCached(first, count)) {
+            // A sequential stream goes around flash: a blocking backing write, so not on this thread.
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            Thread.ofVirtual().name("bypass-" + name).start(() -> {
+                try {
+                    bypassedBytes.add(length);
+                    backingWrite(offset, src, fua);
+                    done.complete(null);
+                } catch (Throwable t) {
+                    done.completeExceptionally(t);
+                } finally {
+                    held.close();
+                }
+            });
+            return done;
+        }
+        boolean dirtyRange = cache.hasDirty(first, count);
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        cache.insert(first, src.slice(), true, epochs.forWrite()).whenComplete((ok, failure) -> {
+            if (failure == null) {
+                held.close();
+                destager.nudge();
+                src.position(src.limit());
+                done.complete(null);
+                return;
+            }
+            // Flash full or failed: the slow path's fallback may block, so it runs on its own thread.
+            Thread.ofVirtual().name("fallback-" + name).start(() -> {
+                try {
+                    Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+                    afterFailedDirtyInsert(cause, first, count, offset, src, fua, dirtyRange);
+                    done.complete(null);
+                } catch (Throwable t) {
+                    done.completeExceptionally(t);
+                } finally {
+                    held.close();
+                }
+            });
+        });
+        return done;
+    }
+
+    /**
      * Write-back: the blocks go to flash as dirty data of the current flush epoch; acknowledged when
      * durable there (so FUA costs nothing more). A partial block is read, merged and rewritten.
      */
@@ -304,41 +394,42 @@ public final class CachedVolume implements BlockVolume {
             readEdges(first, count, offset, src.remaining(), data);
             data.put((int) (offset - first * BLOCK), src, src.position(), src.remaining());
         }
-        if (insertDirty(first, data)) {
-            src.position(src.limit());
-            return;
+        if (flashFailure == null) {
+            awaitDirtyRoom();
+            try {
+                await(cache.insert(first, data, true, epochs.forWrite()));
+                destager.nudge();
+                src.position(src.limit());
+                return;
+            } catch (VolumeException e) {
+                afterFailedDirtyInsert(e, first, count, offset, src, fua, dirtyRange);
+                return;
+            }
         }
-        // Flash full or failed. Blocks without dirty data can still go straight to the backing store;
-        // blocks with dirty data cannot (the destager would write the older version over them).
+        afterFailedDirtyInsert(null, first, count, offset, src, fua, dirtyRange);
+    }
+
+    /**
+     * A dirty insert failed ({@code failure}; null: flash had failed before). Flash full or failed:
+     * blocks without dirty data can still go straight to the backing store; blocks with dirty data
+     * cannot (the destager would write the older version over them). Range lock held.
+     */
+    private void afterFailedDirtyInsert(Throwable failure, long first, int count, long offset, ByteBuffer src, boolean fua,
+                                        boolean dirtyRange) throws IOException {
+        if (failure instanceof VolumeException e && e.error() == BlockError.SHUTDOWN) {
+            throw e;
+        }
+        if (failure instanceof VolumeException e && e.error() == BlockError.NO_SPACE) {
+            LOG.warn("volume {}: flash is full of dirty data; writing around it until the destager catches up: {}", name, e.getMessage());
+        } else if (failure != null) {
+            noteFlashError(failure);
+        }
         if (dirtyRange) {
             throw new VolumeException(BlockError.IO, "volume " + name + ": flash cannot take this write ("
                     + (flashFailure != null ? flashFailure : "full") + ") and its blocks hold data not yet destaged");
         }
         fallbackWrites.increment();
         writeAround(first, count, offset, src, fua);
-    }
-
-    /** Inserts dirty data; false if flash is full or failed (then nothing was acknowledged). */
-    private boolean insertDirty(long first, ByteBuffer data) throws IOException {
-        if (flashFailure != null) {
-            return false;
-        }
-        awaitDirtyRoom();
-        try {
-            await(cache.insert(first, data, true, epochs.forWrite()));
-            destager.nudge();
-            return true;
-        } catch (VolumeException e) {
-            if (e.error() == BlockError.NO_SPACE) {
-                LOG.warn("volume {}: flash is full of dirty data; writing around it until the destager catches up: {}", name, e.getMessage());
-                return false;
-            }
-            if (e.error() == BlockError.SHUTDOWN) {
-                throw e;
-            }
-            noteFlashError(e);
-            return false;
-        }
     }
 
     /** Above {@link #DIRTY_LIMIT} a dirty write waits (at most {@link #ROOM_WAIT}) for the destager. */

@@ -19,8 +19,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A cached volume against a model disk (a byte array): random reads, aligned and unaligned
- * writes, FUA, flushes, trims, zeroes, prefetches, online policy changes, drains and restarts on
- * the same flash device. Every read must return the model's bytes (trimmed bytes may be
+ * writes (half of them offered to the event loop's fast path first), FUA, flushes, trims, zeroes,
+ * prefetches, online policy changes, drains and restarts on the same flash device. Every read must return the model's bytes (trimmed bytes may be
  * anything); after every drain, the backing store alone must equal the model.
  */
 class CachedVolumeModelTest {
@@ -58,13 +58,27 @@ class CachedVolumeModelTest {
                     r.nextBytes(data);
                     boolean fua = r.nextInt(4) == 0;
                     trace.append("write ").append(offset).append('+').append(length).append(fua ? " fua\n" : "\n");
-                    v.write(offset, ByteBuffer.wrap(data), fua);
+                    ByteBuffer src = ByteBuffer.wrap(data);
+                    var fast = r.nextBoolean() ? v.tryWriteAsync(offset, src, fua) : null; // the event loop's path
+                    if (fast != null) {
+                        fast.get();
+                        trace.append("  (fast path)\n");
+                    } else {
+                        v.write(offset, src, fua);
+                    }
+                    assertThat(src.hasRemaining()).as("write consumed its buffer").isFalse();
                     System.arraycopy(data, 0, model, (int) offset, length);
                     undefined.clear((int) offset, (int) offset + length);
                 } else if (kind < 70) {
                     trace.append("read ").append(offset).append('+').append(length).append('\n');
                     ByteBuffer dst = ByteBuffer.allocate(length);
-                    v.read(offset, dst);
+                    var fast = r.nextBoolean() ? v.tryReadAsync(offset, dst) : null;
+                    if (fast != null) {
+                        fast.get();
+                        trace.append("  (fast path)\n");
+                    } else {
+                        v.read(offset, dst);
+                    }
                     assertThat(dst.hasRemaining()).isFalse();
                     assertMatches(model, undefined, offset, dst.array(), "read " + offset + "+" + length + " (seed " + seed + ")\n" + trace);
                 } else if (kind < 77) {
