@@ -296,9 +296,15 @@ public final class FlashCache implements AutoCloseable {
         return dirty;
     }
 
-    /** Blocks the device can hold: its segments' data blocks. */
+    /**
+     * Blocks the device holds for data: the segments beyond the free ones the cleaner keeps (its
+     * high watermark) and one open segment per stream. Dirty ratios are taken against this, since
+     * dirty data can never use the rest.
+     */
     public long capacityBlocks() {
-        return (long) layout.segmentCount() * layout.blocksPerSegment();
+        int segments = layout.segmentCount();
+        int usable = Math.max(1, segments - config.highWatermark(segments) - config.log().streams());
+        return (long) usable * layout.blocksPerSegment();
     }
 
     /**

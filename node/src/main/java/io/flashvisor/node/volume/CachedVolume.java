@@ -56,6 +56,7 @@ public final class CachedVolume implements BlockVolume {
     /** Dirty ratio from which dirty writes wait for the destager (bounded by {@link #ROOM_WAIT}). */
     static final double DIRTY_LIMIT = 0.85;
     private static final Duration ROOM_WAIT = Duration.ofSeconds(2);
+    private static final Duration DIRTY_BLOCK_WAIT = Duration.ofSeconds(30);
     /** Zeroes written as dirty data go to flash in chunks of this size. */
     private static final int ZERO_CHUNK = 1 << 20;
     private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(ZERO_CHUNK).asReadOnlyBuffer();
@@ -394,8 +395,7 @@ public final class CachedVolume implements BlockVolume {
             readEdges(first, count, offset, src.remaining(), data);
             data.put((int) (offset - first * BLOCK), src, src.position(), src.remaining());
         }
-        if (flashFailure == null) {
-            awaitDirtyRoom();
+        if (flashFailure == null && awaitDirtyRoom(first, count, dirtyRange)) {
             try {
                 await(cache.insert(first, data, true, epochs.forWrite()));
                 destager.nudge();
@@ -406,7 +406,7 @@ public final class CachedVolume implements BlockVolume {
                 return;
             }
         }
-        afterFailedDirtyInsert(null, first, count, offset, src, fua, dirtyRange);
+        afterFailedDirtyInsert(null, first, count, offset, src, fua, cache.hasDirty(first, count));
     }
 
     /**
@@ -424,28 +424,59 @@ public final class CachedVolume implements BlockVolume {
         } else if (failure != null) {
             noteFlashError(failure);
         }
-        if (dirtyRange) {
+        if (dirtyRange && !awaitDestaged(first, count)) {
             throw new VolumeException(BlockError.IO, "volume " + name + ": flash cannot take this write ("
-                    + (flashFailure != null ? flashFailure : "full") + ") and its blocks hold data not yet destaged");
+                    + (flashFailure != null ? flashFailure : "full") + ") and its blocks hold data not yet destaged after "
+                    + DIRTY_BLOCK_WAIT.toSeconds() + " s");
         }
         fallbackWrites.increment();
         writeAround(first, count, offset, src, fua);
     }
 
-    /** Above {@link #DIRTY_LIMIT} a dirty write waits (at most {@link #ROOM_WAIT}) for the destager. */
-    private void awaitDirtyRoom() throws IOException {
-        if (device.dirtyRatio() < DIRTY_LIMIT) {
-            return;
-        }
-        long deadline = System.nanoTime() + ROOM_WAIT.toNanos();
-        while (device.dirtyRatio() >= DIRTY_LIMIT && System.nanoTime() < deadline) {
-            destager.nudge();
-            try {
-                Thread.sleep(1);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new InterruptedIOException("interrupted waiting for the destager");
+    /** Waits up to {@link #DIRTY_BLOCK_WAIT} for the destager to clean these blocks; whether it did. */
+    private boolean awaitDestaged(long first, int count) throws IOException {
+        long deadline = System.nanoTime() + DIRTY_BLOCK_WAIT.toNanos();
+        while (cache.hasDirty(first, count)) {
+            if (System.nanoTime() > deadline) {
+                return false;
             }
+            destager.nudge();
+            sleepMillis(1);
+        }
+        return true;
+    }
+
+    /**
+     * Whether flash has room for more dirty data: below {@link #DIRTY_LIMIT} of the device. Above
+     * it, a write waits for the destager — up to {@link #ROOM_WAIT} (not at all while destage is
+     * failing), then it goes around flash; a write to blocks that are dirty cannot go around, so it
+     * waits up to {@link #DIRTY_BLOCK_WAIT} for room or for its blocks to be destaged. Waiting here,
+     * not in the flash log, keeps the log's own "no free segment" wait for real emergencies.
+     */
+    private boolean awaitDirtyRoom(long first, int count, boolean dirtyRange) throws IOException {
+        if (device.dirtyRatio() < DIRTY_LIMIT) {
+            return true;
+        }
+        long deadline = System.nanoTime() + (dirtyRange ? DIRTY_BLOCK_WAIT : ROOM_WAIT).toNanos();
+        while (device.dirtyRatio() >= DIRTY_LIMIT) {
+            if (dirtyRange ? !cache.hasDirty(first, count) : !destager.status().health().healthy()) {
+                return false; // It can go around now, or waiting would not help.
+            }
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            destager.nudge();
+            sleepMillis(1);
+        }
+        return true;
+    }
+
+    private static void sleepMillis(long millis) throws InterruptedIOException {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted waiting for the destager");
         }
     }
 

@@ -4,6 +4,7 @@ import io.flashvisor.cache.engine.CacheConfig;
 import io.flashvisor.cache.engine.FlashCache;
 import io.flashvisor.cache.engine.UnattachedVolume;
 import io.flashvisor.cache.log.FileFlashChannel;
+import io.flashvisor.cache.log.FlashChannel;
 import io.flashvisor.cache.log.LogConfig;
 import io.flashvisor.common.ByteSize;
 import java.io.IOException;
@@ -49,7 +50,11 @@ public final class FlashDevice implements AutoCloseable {
             throw new IOException("flash device " + path + " is " + ByteSize.format(Files.size(path)) + ", not the configured "
                     + ByteSize.format(size) + "; fix the size in the configuration (resizing a flash log is not supported)");
         }
-        FileFlashChannel channel = FileFlashChannel.open(path, direct);
+        return open(FileFlashChannel.open(path, direct), path, evictionPolicy);
+    }
+
+    /** Opens (or formats, if blank) the flash log on {@code channel}; closes the channel on failure. */
+    static FlashDevice open(FlashChannel channel, Path path, String evictionPolicy) throws IOException {
         try {
             CacheConfig config = CacheConfig.defaults().withLog(LogConfig.defaults()).withEvictionPolicy(evictionPolicy)
                     .withFormatIfBlank(true);

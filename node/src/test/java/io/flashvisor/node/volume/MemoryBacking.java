@@ -17,6 +17,7 @@ import java.util.function.Consumer;
 final class MemoryBacking implements BlockVolume {
     private final byte[] data;
     private volatile double writeFailureRate;
+    private volatile boolean failDestageWrites;
     private volatile long delayNanos;
     private volatile Consumer<byte[]> onFlush = image -> { };
     private final java.util.Random random = new java.util.Random(1);
@@ -30,6 +31,11 @@ final class MemoryBacking implements BlockVolume {
 
     void failWrites(double rate) {
         writeFailureRate = rate;
+    }
+
+    /** Fails the destager's writes only (recognised by its thread names): a SAN that stalls write-back. */
+    void failDestageWrites(boolean value) {
+        failDestageWrites = value;
     }
 
     void delay(long nanos) {
@@ -67,7 +73,8 @@ final class MemoryBacking implements BlockVolume {
     public void write(long offset, ByteBuffer src, boolean fua) throws VolumeException {
         pause();
         synchronized (this) {
-            if (writeFailureRate > 0 && random.nextDouble() < writeFailureRate) {
+            if (writeFailureRate > 0 && random.nextDouble() < writeFailureRate
+                    || failDestageWrites && Thread.currentThread().getName().startsWith("destage")) {
                 failedWrites.incrementAndGet();
                 throw new VolumeException(BlockError.IO, "injected write failure at " + offset);
             }
