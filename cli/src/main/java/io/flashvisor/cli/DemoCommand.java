@@ -1,8 +1,11 @@
 package io.flashvisor.cli;
 
 import io.flashvisor.common.ByteSize;
+import io.flashvisor.cache.policy.EvictionPolicies;
+import io.flashvisor.destage.DestageSettings;
 import io.flashvisor.nbd.Listener;
 import io.flashvisor.nbd.NbdServer;
+import io.flashvisor.node.FlashSpec;
 import io.flashvisor.node.NodeSettings;
 import io.flashvisor.node.Policy;
 import io.flashvisor.node.VolumeSpec;
@@ -40,15 +43,20 @@ final class DemoCommand implements Callable<Integer> {
             createSparse(disk, bytes);
         }
         Path socket = home.resolve("nbd.sock");
+        Path control = home.resolve("control.sock");
+        Path flashFile = home.resolve("flash.img");
+        FlashSpec flash = new FlashSpec(flashFile, Math.max(128L << 20, bytes / 2), false, EvictionPolicies.DEFAULT,
+                FlashSpec.DEFAULT_SEQUENTIAL_CUTOFF, DestageSettings.defaults());
         NodeSettings settings = new NodeSettings(List.of(new Listener.Unix(socket, 0600)),
-                List.of(new VolumeSpec("demo", disk.toString(), Policy.PASS_THROUGH, false, false,
+                List.of(new VolumeSpec("demo", disk.toString(), Policy.WRITE_BACK, false, false,
                         "Flashvisor demo disk (" + ByteSize.format(Files.size(disk)) + ", sparse)")),
-                NbdServer.Settings.defaults());
+                NbdServer.Settings.defaults(), flash, control);
         return NodeRunner.run(settings, "demo", System.out, node -> {
             String uri = node.uri(settings.listeners().get(0), "demo");
             System.out.printf("""
 
-                    Flashvisor demo node is running: export 'demo' = %s (%s, sparse), policy pass-through.
+                    Flashvisor demo node is running: export 'demo' = %s (%s, sparse), policy write-back,
+                    accelerated by the flash file %s.
 
                     Look at it:
                       nbdinfo '%s'
@@ -57,11 +65,15 @@ final class DemoCommand implements Callable<Integer> {
                       qemu-io -f raw '%s' -c 'write -P 0xab 0 1M' -c 'read -P 0xab 0 1M'
                     Load it with fio (4 KiB random read/write, 10 s):
                       fio --name=demo --ioengine=nbd --uri='%s' --rw=randrw --bs=4k --iodepth=16 --runtime=10 --time_based
+                    Watch hits, misses, dirty data and time to clean:
+                      bin/flashvisor status --control %s
+                    Switch to write-through online (drains dirty data first):
+                      bin/flashvisor policy --control %s demo write-through --wait 60
                     Boot a VM from it (QEMU):
                       qemu-system-x86_64 -m 1G -blockdev driver=nbd,node-name=disk0,server.type=unix,server.path=%s,export=demo \\
                         -device virtio-blk-pci,drive=disk0
                     Press Ctrl-C to stop.
-                    %n""", disk, ByteSize.format(bytes), uri, uri, uri, uri, socket);
+                    %n""", disk, ByteSize.format(bytes), flashFile, uri, uri, uri, uri, control, control, socket);
         });
     }
 
