@@ -54,7 +54,7 @@ final class StatusCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "%-16s %-14s %-16s %9d %9d %6.1f%% %10s %10s %12s%n", v.get("name").asText(),
                     v.get("policy").asText(), v.get("health").asText(), hits, misses,
                     hits + misses == 0 ? 0.0 : 100.0 * hits / (hits + misses), size(v, "dirtyBytes"), size(v, "destagedBytes"),
-                    toClean < 0 ? "measuring" : String.format(Locale.ROOT, "%.1f s", toClean));
+                    toClean < 0 ? "unknown" : String.format(Locale.ROOT, "%.1f s", toClean));
             for (String problem : new String[] {"destageError", "flashFailure"}) {
                 if (v.hasNonNull(problem)) {
                     out.println("  " + problem + ": " + v.get(problem).asText());

@@ -7,7 +7,7 @@ package io.flashvisor.destage;
  * @param destagedBytes     bytes written to the backing store since start
  * @param bytesPerSecond    recent destage rate (0 until the first batch)
  * @param secondsToClean    dirty bytes / rate: how long a full drain would take now; 0 when clean,
- *                          -1 when dirty but no rate has been measured yet
+ *                          -1 when dirty but unknown (no rate measured yet, or destage is failing)
  * @param writesInFlight    the current pace (see {@link DestagePace})
  * @param health            whether batches reach the backing store
  */

@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -142,7 +143,8 @@ public final class Destager implements AutoCloseable {
     public DestageStatus status() {
         long dirty = cache.dirtyBytes();
         double rate = bytesPerSecond;
-        double toClean = dirty == 0 ? 0 : rate > 0 ? dirty / rate : -1;
+        // While batches fail, the last rate says nothing about when the volume will be clean.
+        double toClean = dirty == 0 ? 0 : rate > 0 && health.healthy() ? dirty / rate : -1;
         return new DestageStatus(dirty, destagedBytes.get(), rate, toClean, pace, health);
     }
 
@@ -157,11 +159,19 @@ public final class Destager implements AutoCloseable {
             }
             long start = System.nanoTime();
             try {
-                writeRuns(batch);
+                Written written = writeRuns(batch);
+                if (written.failed.cardinality() == batch.runCount()) {
+                    throw written.firstFailure;
+                }
                 backing.flush();
-                cache.destaged(batch);
-                succeeded(batch, System.nanoTime() - start);
+                cache.destaged(batch, written.failed);
+                succeeded(written.bytes, System.nanoTime() - start, written.failed.isEmpty());
                 backoff = settings.retryMin();
+                if (!written.failed.isEmpty()) {
+                    // Progress, but some runs failed: report it, and retry them after a short pause.
+                    failed(batch, written.firstFailure, backoff);
+                    pause(backoff);
+                }
             } catch (IOException | RuntimeException e) {
                 cache.releaseDestage(batch);
                 failed(batch, e, backoff);
@@ -175,7 +185,12 @@ public final class Destager implements AutoCloseable {
         }
     }
 
-    private void writeRuns(DestageBatch batch) throws IOException, InterruptedException {
+    /** What {@link #writeRuns} did: the runs that failed (by index), the first failure, the bytes written. */
+    private record Written(BitSet failed, IOException firstFailure, long bytes) {
+    }
+
+    /** Writes every run of {@code batch}, as many at once as the pace allows; failed runs are reported, not thrown. */
+    private Written writeRuns(DestageBatch batch) throws InterruptedException {
         pace = DestagePace.writesInFlight(settings, dirtyRatio.getAsDouble(), foregroundInFlight.getAsInt(),
                 latencyNanos, bestLatencyNanos, draining || urgent.get() > 0);
         Semaphore slots = new Semaphore(pace);
@@ -192,19 +207,21 @@ public final class Destager implements AutoCloseable {
                 }
             }));
         }
-        IOException failure = null;
-        for (Future<?> w : writes) {
+        BitSet failed = new BitSet();
+        IOException first = null;
+        long bytes = 0;
+        for (int run = 0; run < writes.size(); run++) {
             try {
-                w.get();
+                writes.get(run).get();
+                bytes += (long) batch.runLength(run) * BLOCK;
             } catch (ExecutionException e) {
-                if (failure == null) {
-                    failure = e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+                failed.set(run);
+                if (first == null) {
+                    first = e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
                 }
             }
         }
-        if (failure != null) {
-            throw failure;
-        }
+        return new Written(failed, first, bytes);
     }
 
     private void writeRun(DestageBatch batch, int run) throws IOException {
@@ -222,15 +239,16 @@ public final class Destager implements AutoCloseable {
         bestLatencyNanos = bestLatencyNanos == 0 ? mean : Math.min(bestLatencyNanos, mean);
     }
 
-    private void succeeded(DestageBatch batch, long nanos) {
-        long bytes = (long) batch.blockCount() * BLOCK;
+    private void succeeded(long bytes, long nanos, boolean whole) {
         destagedBytes.addAndGet(bytes);
         double rate = bytes * 1e9 / Math.max(1, nanos);
         bytesPerSecond = bytesPerSecond == 0 ? rate : bytesPerSecond * 0.7 + rate * 0.3;
-        if (!health.healthy()) {
-            LOG.info("destage of volume {} works again after {} failed batches", cache.name(), health.failures());
+        if (whole) {
+            if (!health.healthy()) {
+                LOG.info("destage of volume {} works again after {} failed batches", cache.name(), health.failures());
+            }
+            health = DestageHealth.OK;
         }
-        health = DestageHealth.OK;
         signalProgress();
     }
 

@@ -76,6 +76,9 @@ public final class Node implements AutoCloseable {
                 log.info("volume opened name={} backing={} size={} policy={} readOnly={}", spec.name(), spec.backing(),
                         ByteSize.format(volume.size()), spec.policy().configName(), volume.features().readOnly());
             }
+            if (flash != null) {
+                flash.warnAboutUnattachedDirtyData();
+            }
             NbdServer server = NbdServer.start(catalog, settings.listeners(), settings.nbd());
             Node node = new Node(settings, flash, volumes, server);
             opened.add(0, server);

@@ -10,6 +10,7 @@ import io.flashvisor.common.BlockError;
 import io.flashvisor.common.VolumeException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -425,9 +426,35 @@ public final class VolumeCache {
      * drops them from the epoch; a version rewritten in the same epoch meanwhile stays dirty.
      */
     public void destaged(DestageBatch batch) {
+        destaged(batch, new BitSet());
+    }
+
+    /**
+     * Settles a batch some of whose runs failed: the runs not in {@code failedRuns} reached the
+     * backing store, which has been flushed since, and are clean as in {@link #destaged(DestageBatch)};
+     * the failed runs' versions are handed out again as in {@link #releaseDestage}. A flaky backing
+     * store then still makes progress: retrying a whole batch of hundreds of scattered runs until
+     * every one succeeds at once may never happen.
+     */
+    public void destaged(DestageBatch batch, BitSet failedRuns) {
         checkOwn(batch);
         if (!batch.settle()) {
             throw new IllegalStateException(batch + " was settled already");
+        }
+        long[] all = batch.blocks();
+        long[] clean = all;
+        long[] failed = new long[0];
+        if (!failedRuns.isEmpty()) {
+            LongList ok = new LongList(all.length);
+            LongList bad = new LongList(16);
+            for (int run = 0; run < batch.runCount(); run++) {
+                LongList to = failedRuns.get(run) ? bad : ok;
+                for (int i = batch.runStart(run); i < batch.runStart(run) + batch.runLength(run); i++) {
+                    to.add(all[i]);
+                }
+            }
+            clean = ok.toArray();
+            failed = bad.toArray();
         }
         List<Record> cleans = new ArrayList<>();
         CacheIndex ci = cache.ci;
@@ -435,7 +462,8 @@ public final class VolumeCache {
         try {
             DirtyVersions versions = ci.dirtyIfAny(ordinal);
             if (versions != null) {
-                List<DirtyVersions.Cleaned> cleaned = versions.destaged(batch.flushEpoch(), batch.blocks());
+                versions.release(batch.flushEpoch(), failed);
+                List<DirtyVersions.Cleaned> cleaned = versions.destaged(batch.flushEpoch(), clean);
                 for (DirtyVersions.Cleaned c : cleaned) {
                     int slot = ci.index.find(BlockIndex.key(ordinal, c.block()));
                     if (slot != BlockIndex.NOT_FOUND && ci.index.locationAt(slot) == c.location()) {

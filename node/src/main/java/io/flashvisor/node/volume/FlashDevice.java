@@ -58,12 +58,7 @@ public final class FlashDevice implements AutoCloseable {
         try {
             CacheConfig config = CacheConfig.defaults().withLog(LogConfig.defaults()).withEvictionPolicy(evictionPolicy)
                     .withFormatIfBlank(true);
-            FlashCache cache = FlashCache.open(channel, config);
-            for (UnattachedVolume v : cache.unattachedVolumesWithDirtyData()) {
-                LOG.warn("flash device {} holds dirty data of a volume that is not configured (id {}, {} blocks); it stays"
-                        + " on flash until that volume is configured again", path, Long.toHexString(v.volumeId()), v.dirtyBlocks());
-            }
-            return new FlashDevice(path, cache);
+            return new FlashDevice(path, FlashCache.open(channel, config));
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw new IOException("flash device " + path + ": " + e.getMessage(), e);
@@ -76,6 +71,14 @@ public final class FlashDevice implements AutoCloseable {
 
     public FlashCache cache() {
         return cache;
+    }
+
+    /** Says which volumes left dirty data on the device but are not attached now (call after attaching all). */
+    public void warnAboutUnattachedDirtyData() {
+        for (UnattachedVolume v : cache.unattachedVolumesWithDirtyData()) {
+            LOG.warn("flash device {} holds dirty data of a volume that is not configured (id {}, {} blocks); it stays"
+                    + " on flash until that volume is configured again", path, Long.toHexString(v.volumeId()), v.dirtyBlocks());
+        }
     }
 
     /** Dirty blocks of all volumes / the device's capacity. */

@@ -19,7 +19,7 @@ final class MemoryBacking implements BlockVolume {
     private volatile double writeFailureRate;
     private volatile boolean failDestageWrites;
     private volatile long delayNanos;
-    private volatile Consumer<byte[]> onFlush = image -> { };
+    private volatile Consumer<byte[]> onFlush;
     private final java.util.Random random = new java.util.Random(1);
     final AtomicLong writes = new AtomicLong();
     final AtomicLong failedWrites = new AtomicLong();
@@ -86,11 +86,14 @@ final class MemoryBacking implements BlockVolume {
     @Override
     public void flush() {
         pause();
-        byte[] image;
-        synchronized (this) {
-            image = data.clone();
+        Consumer<byte[]> hook = onFlush;
+        if (hook != null) {
+            byte[] image;
+            synchronized (this) {
+                image = data.clone();
+            }
+            hook.accept(image);
         }
-        onFlush.accept(image);
     }
 
     @Override
