@@ -2,10 +2,14 @@ package io.flashvisor.cache.policy;
 
 import java.util.List;
 
-/** The eviction policies by configuration name; {@code s3-fifo} is the default. */
+/**
+ * The eviction policies by configuration name; {@code s3-fifo} is the default. {@code lru} is the
+ * log-structured approximation of LRU ({@link LruPolicy}); exact LRU, ARC, SIEVE and Belady exist
+ * only in the simulator, for comparison.
+ */
 public final class EvictionPolicies {
     public static final String DEFAULT = "s3-fifo";
-    public static final List<String> NAMES = List.of("s3-fifo", "clock", "fifo");
+    public static final List<String> NAMES = List.of("s3-fifo", "lru", "clock", "fifo");
 
     private EvictionPolicies() {
     }
@@ -14,6 +18,7 @@ public final class EvictionPolicies {
     public static EvictionPolicy create(String name, long capacityBlocks) {
         return switch (name) {
             case "s3-fifo" -> new S3FifoPolicy(capacityBlocks);
+            case "lru" -> new LruPolicy();
             case "clock" -> new ClockPolicy();
             case "fifo" -> new FifoPolicy();
             default -> throw new IllegalArgumentException("unknown eviction policy '" + name + "'; use one of " + String.join(", ", NAMES));

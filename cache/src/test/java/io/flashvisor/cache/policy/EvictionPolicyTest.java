@@ -79,6 +79,46 @@ class EvictionPolicyTest {
     }
 
     @Test
+    void lruKeepsBlocksUsedSinceTheirLastAppendAndEvictsTheRest() {
+        EvictionPolicy p = EvictionPolicies.create("lru", 1000);
+        assertThat(p.name()).isEqualTo("lru");
+        byte fresh = p.admitted(5);
+        assertThat(BlockState.queue(fresh)).isEqualTo(Queue.MAIN);
+        assertThat(p.reclaimed(5, fresh)).isEqualTo(EvictionPolicy.EVICT);
+        byte used = p.accessed(p.accessed(fresh));
+        int kept = p.reclaimed(5, BlockState.withDirty(used, true));
+        assertThat(BlockState.freq((byte) kept)).isZero(); // promoted once; must be used again to stay again
+        assertThat(BlockState.isDirty((byte) kept)).isTrue();
+        assertThat(p.reclaimed(5, (byte) kept)).isEqualTo(EvictionPolicy.EVICT);
+        assertThat(EvictionPolicies.NAMES).contains("lru");
+    }
+
+    /** Scans wash LRU out like FIFO: lru is recency, not frequency (that is what s3-fifo is for). */
+    @Test
+    void lruIsNoBetterThanClockAgainstScansAndS3FifoIs() {
+        double lru = hotSetWithScans(new LruPolicy());
+        double clock = hotSetWithScans(new ClockPolicy());
+        assertThat(lru).isEqualTo(clock);
+        assertThat(hotSetWithScans(new S3FifoPolicy(1000))).isGreaterThanOrEqualTo(lru);
+    }
+
+    @Test
+    void blockedGhostKeepsItsFalsePositivesLowAtScale() {
+        GhostFilter g = new GhostFilter(200_000);
+        for (long k = 0; k < 100_000; k++) {
+            g.add(k * 7919);
+        }
+        int falsePositives = 0;
+        for (long k = 0; k < 100_000; k++) {
+            falsePositives += g.contains(-1 - k) ? 1 : 0;
+        }
+        assertThat(falsePositives).isLessThan(8_000); // an unblocked 6-bit, 4-hash filter has ~5.6 %
+        for (long k = 0; k < 100_000; k++) {
+            assertThat(g.contains(k * 7919)).isTrue();
+        }
+    }
+
+    @Test
     void ghostRemembersRecentKeysAndForgetsOldOnes() {
         GhostFilter g = new GhostFilter(1000);
         for (long k = 0; k < 1000; k++) {

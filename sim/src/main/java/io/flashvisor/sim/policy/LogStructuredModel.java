@@ -23,16 +23,19 @@ import java.util.Arrays;
  *       block gets {@code reclaimed(key, state)}: re-appended with the new state, or evicted and
  *       {@code forgotten}.</li>
  *   <li>Dirty blocks always stay (re-appended to main with the counter cleared, as the engine
- *       does). If reclaim after reclaim finds only dirty blocks to evict, the cache is full of
- *       dirty data and the node would wait for destage: the model then writes them back at once
- *       and counts forced write-backs.</li>
+ *       does). A reclaim that evicts nothing because every block it would evict is dirty means
+ *       flash is full of dirty data: the node's writers would wait for the destager (the cleaner
+ *       backs off instead of moving the same blocks again), so the next round writes such blocks
+ *       back and evicts them, counted as forced write-backs.</li>
  * </ul>
  *
- * <p>Differences from the engine, on purpose: space is reclaimed on demand, one segment at a time
- * (the node's cleaner keeps 3–6 % of the segments free in the background, so size the simulated
- * cache as the device minus that); survivors are re-appended right after the append that needed
- * the room rather than before it; a request's blocks are admitted one by one (the engine asks the
- * policy once per request, for its first block). Not thread-safe.
+ * <p>Differences from the engine, on purpose: space is reclaimed on demand, one segment at a time,
+ * just before the append that needs it (the node's cleaner keeps 3–6 % of the segments free in
+ * the background, so size the simulated cache as the device minus that); a request's blocks are
+ * admitted one by one (the engine asks the policy once per request, for its first block). With
+ * one-block segments, one stream and no writes, the model makes exactly the decisions of the
+ * textbook FIFO and CLOCK for the node's {@code fifo} and {@code clock}/{@code lru} (a test pins
+ * it). Not thread-safe.
  */
 final class LogStructuredModel extends CacheModel {
     private static final int IN_FLIGHT = Integer.MAX_VALUE;
@@ -93,7 +96,7 @@ final class LogStructuredModel extends CacheModel {
 
     @Override
     public String name() {
-        return policy.name();
+        return CachePolicies.NODE_PREFIX + policy.name();
     }
 
     /** Blocks the log can hold: whole segments only. */
@@ -113,15 +116,16 @@ final class LogStructuredModel extends CacheModel {
             byte state = policy.accessed(stateAt[loc]);
             if (write) {
                 locations.put(key, IN_FLIGHT); // the old copy is dead before any reclaim can look at it
+                makeRoom(streamOf(state));
                 append(key, state);
-                drainPending();
             } else {
                 stateAt[loc] = state;
             }
             return true;
         }
-        append(key, policy.admitted(key));
-        drainPending();
+        byte state = policy.admitted(key);
+        makeRoom(streamOf(state));
+        append(key, state);
         return false;
     }
 
@@ -135,8 +139,23 @@ final class LogStructuredModel extends CacheModel {
         return forcedRounds;
     }
 
+    private int streamOf(byte state) {
+        return Math.min(BlockState.queue(state).ordinal(), streams - 1);
+    }
+
+    /**
+     * Reclaims until {@code stream} can take one more block, re-appending each round's survivors
+     * before the client's block, as the engine's reclaim appends go first.
+     */
+    private void makeRoom(int stream) {
+        while (freeCount == 0 && (open[stream] < 0 || segmentFill[open[stream]] == segmentBlocks)) {
+            reclaimOne();
+            drainPending();
+        }
+    }
+
     private void append(long key, byte state) {
-        int stream = Math.min(BlockState.queue(state).ordinal(), streams - 1);
+        int stream = streamOf(state);
         int seg = open[stream];
         if (seg < 0 || segmentFill[seg] == segmentBlocks) {
             if (seg >= 0) {
@@ -174,7 +193,7 @@ final class LogStructuredModel extends CacheModel {
         sealedFirst[stream] = (sealedFirst[stream] + 1) % segments;
         sealedCount[stream]--;
         usedBlocks[stream] -= segmentFill[victim];
-        boolean force = stalls >= Math.max(4, segments / 4);
+        boolean force = stalls > 0;
         int evictedHere = 0;
         int dirtyKept = 0;
         int base = victim * segmentBlocks;

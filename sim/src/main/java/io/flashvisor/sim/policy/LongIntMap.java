@@ -1,33 +1,34 @@
 package io.flashvisor.sim.policy;
 
-import java.util.Arrays;
-
 /**
  * Block key → int (a slot, a location, a sequence): open addressing with linear probing and
- * backward-shift deletion, no boxing, no tombstones. The simulator's one hash table; sized up
- * front so the hot path never rehashes. Not thread-safe.
+ * backward-shift deletion, no boxing, no tombstones. The simulator's one hash table.
+ *
+ * <p>Design notes: the replay loop is bound by memory latency, not arithmetic — a large cache's
+ * table does not fit in the CPU caches, so each lookup is about one DRAM miss. Key and value sit
+ * side by side in one {@code long[]} (key at 2i, value at 2i+1) so a lookup touches one cache line,
+ * not two arrays. Not thread-safe.
  */
 final class LongIntMap {
     static final int ABSENT = -1;
 
-    private long[] keys;
-    private int[] values;
+    private long[] table;
     private int mask;
     private int size;
 
     LongIntMap(long expected) {
-        int cap = (int) Math.min(1 << 30, Long.highestOneBit(Math.max(8, expected * 2 - 1)) << 1);
-        keys = new long[cap];
-        values = new int[cap];
-        Arrays.fill(values, ABSENT);
+        int cap = (int) Math.min(1 << 29, Long.highestOneBit(Math.max(8, expected * 2 - 1)) << 1);
+        table = new long[2 * cap];
+        clear(table);
         mask = cap - 1;
     }
 
     int get(long key) {
+        long[] t = table;
         int i = spread(key) & mask;
         while (true) {
-            int v = values[i];
-            if (v == ABSENT || keys[i] == key) {
+            int v = (int) t[2 * i + 1];
+            if (v == ABSENT || t[2 * i] == key) {
                 return v;
             }
             i = (i + 1) & mask;
@@ -36,41 +37,44 @@ final class LongIntMap {
 
     /** Values must be non-negative. */
     void put(long key, int value) {
-        if ((size + 1) * 2 > keys.length) {
+        if ((size + 1) * 2L > mask + 1L) {
             grow();
         }
+        long[] t = table;
         int i = spread(key) & mask;
-        while (values[i] != ABSENT && keys[i] != key) {
+        while ((int) t[2 * i + 1] != ABSENT && t[2 * i] != key) {
             i = (i + 1) & mask;
         }
-        if (values[i] == ABSENT) {
+        if ((int) t[2 * i + 1] == ABSENT) {
             size++;
         }
-        keys[i] = key;
-        values[i] = value;
+        t[2 * i] = key;
+        t[2 * i + 1] = value;
     }
 
     /** Removes the key; returns its value or ABSENT. */
     int remove(long key) {
+        long[] t = table;
         int i = spread(key) & mask;
-        while (values[i] != ABSENT && keys[i] != key) {
+        while ((int) t[2 * i + 1] != ABSENT && t[2 * i] != key) {
             i = (i + 1) & mask;
         }
-        int old = values[i];
+        int old = (int) t[2 * i + 1];
         if (old == ABSENT) {
             return ABSENT;
         }
         size--;
+        // Backward shift: pull later members of the probe run into the hole so lookups stay correct.
         int hole = i;
-        for (int j = (hole + 1) & mask; values[j] != ABSENT; j = (j + 1) & mask) {
-            int home = spread(keys[j]) & mask;
+        for (int j = (hole + 1) & mask; (int) t[2 * j + 1] != ABSENT; j = (j + 1) & mask) {
+            int home = spread(t[2 * j]) & mask;
             if (((j - home) & mask) >= ((j - hole) & mask)) {
-                keys[hole] = keys[j];
-                values[hole] = values[j];
+                t[2 * hole] = t[2 * j];
+                t[2 * hole + 1] = t[2 * j + 1];
                 hole = j;
             }
         }
-        values[hole] = ABSENT;
+        t[2 * hole + 1] = ABSENT;
         return old;
     }
 
@@ -79,17 +83,21 @@ final class LongIntMap {
     }
 
     private void grow() {
-        long[] oldKeys = keys;
-        int[] oldValues = values;
-        keys = new long[oldKeys.length * 2];
-        values = new int[oldValues.length * 2];
-        Arrays.fill(values, ABSENT);
-        mask = keys.length - 1;
+        long[] old = table;
+        table = new long[old.length * 2];
+        clear(table);
+        mask = table.length / 2 - 1;
         size = 0;
-        for (int i = 0; i < oldKeys.length; i++) {
-            if (oldValues[i] != ABSENT) {
-                put(oldKeys[i], oldValues[i]);
+        for (int i = 0; i < old.length; i += 2) {
+            if ((int) old[i + 1] != ABSENT) {
+                put(old[i], (int) old[i + 1]);
             }
+        }
+    }
+
+    private static void clear(long[] t) {
+        for (int i = 1; i < t.length; i += 2) {
+            t[i] = ABSENT;
         }
     }
 

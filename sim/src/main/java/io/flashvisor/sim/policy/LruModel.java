@@ -11,7 +11,7 @@ final class LruModel extends CacheModel {
         super(capacity);
         slots = new LongIntMap(capacity);
         keys = new long[this.capacity];
-        list = new SlotList(new int[this.capacity], new int[this.capacity]);
+        list = new SlotList(SlotList.links(this.capacity));
     }
 
     @Override

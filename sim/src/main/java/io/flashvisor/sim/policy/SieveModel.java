@@ -19,7 +19,7 @@ final class SieveModel extends CacheModel {
         slots = new LongIntMap(capacity);
         keys = new long[this.capacity];
         visited = new boolean[this.capacity];
-        list = new SlotList(new int[this.capacity], new int[this.capacity]);
+        list = new SlotList(SlotList.links(this.capacity));
     }
 
     @Override

@@ -47,6 +47,11 @@ public enum TraceFormat {
         return b.build();
     }
 
+    /** Reads the whole file in the format {@link #detect} guesses. */
+    public static BlockTrace read(Path file) throws IOException {
+        return detect(file).read(file, Integer.MAX_VALUE - 16);
+    }
+
     /** Guesses the format from the first 4 KiB: text formats by their shape, anything binary as vscsi. */
     public static TraceFormat detect(Path file) throws IOException {
         byte[] head;
