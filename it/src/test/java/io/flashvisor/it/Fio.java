@@ -24,6 +24,45 @@ public final class Fio {
         return cmd;
     }
 
+    /**
+     * {@code fio GLOBAL... JOBS... --output-format=json --output=OUT}, with every global option before
+     * the first {@code --name}: on fio's command line an option after a {@code --name} belongs to that
+     * job only (a trailing {@code --verify_only} would make only the last job a verifier).
+     */
+    public static List<String> jobs(Path jsonOut, List<String> global, List<String> jobs) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add("fio");
+        cmd.add("--output-format=json");
+        cmd.add("--output=" + jsonOut);
+        cmd.add("--verify_state_save=0");
+        cmd.addAll(global);
+        cmd.addAll(jobs);
+        return cmd;
+    }
+
+    /**
+     * Runs fio to completion as a process the kit owns and {@link CrashChecker#killWriters} kills
+     * (so a test that fails or times out never leaves fio connected to a server being stopped).
+     */
+    public static Tools.Result run(TestKit kit, String label, List<String> cmd, java.time.Duration timeout) {
+        Tools.Background b = kit.background(label, cmd);
+        CrashChecker.track(b.process());
+        return b.await(timeout);
+    }
+
+    /** Asserts fio's exit code 0 and, per job, error 0 and at least {@code minRead} bytes read (verified); returns the report. */
+    public static JsonNode assertVerified(Tools.Result r, Path jsonOut, long minRead) {
+        JsonNode report = report(jsonOut);
+        String summary = summary(report);
+        r.ok();
+        for (JsonNode j : report.path("jobs")) {
+            org.assertj.core.api.Assertions.assertThat(j.path("error").asInt()).as("fio job error\n" + summary + r).isZero();
+            org.assertj.core.api.Assertions.assertThat(j.path("read").path("io_bytes").asLong()).as("bytes verified\n" + summary)
+                    .isGreaterThanOrEqualTo(minRead);
+        }
+        return report;
+    }
+
     /** The JSON report (fio may print warnings before it). */
     public static JsonNode report(Path jsonOut) {
         try {

@@ -1,0 +1,93 @@
+package io.flashvisor.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * A failing SAN loses nothing (I1, I6): the backing store is {@code nbdkit --filter=error file
+ * SAN.img error=EIO error-pwrite-rate=5%}, so about one destage write in twenty fails. fio writes
+ * random blocks (4 KiB and 4–64 KiB, scattered over the volume, as a VM does) to a write-back volume
+ * and reads them back verified; the volume is drained until clean, which takes the destager's
+ * retries; then the SAN image, served by a plain {@code nbdkit file} with no error filter, passes
+ * the same verification: nothing lost, nothing stale.
+ */
+@Timeout(240)
+class FailingSanTest {
+
+    @RegisterExtension
+    final TestKit kit = new TestKit();
+
+    private static final long MiB = 1 << 20;
+
+    @AfterEach
+    void stopFioFirst() {
+        CrashChecker.killWriters();
+    }
+
+    /** 12 MiB written per job, scattered over 64 MiB (4 KiB) and 60 MiB (4–64 KiB): many small destage runs. */
+    private static final List<String> JOBS = List.of(
+            "--name=rand4k", "--offset=0", "--size=64M", "--io_size=12M", "--rw=randwrite", "--bs=4k",
+            "--name=randmix", "--offset=64M", "--size=60M", "--io_size=12M", "--rw=randwrite", "--bsrange=4k-64k");
+
+    @Test
+    void fivePercentWriteErrorsOnTheSanLoseNothing() throws Exception {
+        Path san = kit.file("san.img");
+        Tools.sparseFile(san, 128 * MiB);
+        Nbdkit failing = kit.nbdkit("--filter=error", "file", san.toString(), "error=EIO", "error-pwrite-rate=5%");
+        Path ctl = kit.file("ctl.sock");
+        // No sequential bypass: every write goes to flash, so the SAN's errors can only meet the destager
+        // (a write-around write to a failing SAN would rightly return EIO to fio).
+        FlashvisorProcess node = kit.serve(failing.uri(), "--name", "vol", "--socket", kit.file("vol.sock").toString(), "--cache",
+                kit.file("flash.img").toString(), "--cache-size", "128M", "--policy", "write-back", "--control", ctl.toString(),
+                "--sequential-cutoff", "0");
+        Control control = new Control(ctl);
+
+        JsonNode drained;
+        Control.Sampler sampler = control.sample("vol", Duration.ofMillis(10));
+        try (sampler) {
+            Path json = kit.file("fio.json");
+            Tools.Result r = Fio.run(kit, "fio", Fio.jobs(json,
+                    List.of("--thread", "--ioengine=nbd", "--uri=" + node.uri(), "--iodepth=16", "--verify=crc32c", "--do_verify=1",
+                            "--verify_fatal=1", "--group_reporting=0"), JOBS), Duration.ofSeconds(120));
+            Fio.assertVerified(r, json, 12 * MiB);
+            drained = control.drain("vol", Duration.ofSeconds(60));
+        }
+        String nbdkitLog = failing.output();
+        long injected = nbdkitLog.lines().filter(l -> l.contains("injecting EIO error into pwrite")).count();
+        long logged = node.stderr().lines().filter(l -> l.contains("destage of volume vol failed")).count();
+        System.out.println("failing SAN: " + injected + " pwrite errors injected; " + logged + " destage failures logged; " + sampler
+                + "\ndrain: " + Control.summary(drained.path("volume")));
+
+        assertThat(injected).as("the error filter failed some destage writes\n" + nbdkitLog).isPositive();
+        assertThat(logged).as("the node reported the failed destage batches (and retried them)\n" + node.stderr()).isPositive();
+        if (sampler.healths().contains("destage-failing")) {
+            assertThat(sampler.errors()).as("a failing destage names its error\n" + sampler).anyMatch(e -> e.contains("EIO"));
+        }
+        assertThat(drained.path("clean").asBoolean()).as("the volume drains clean despite 5% write errors on the SAN (the"
+                + " destager retries failed batches)\n" + Control.summary(drained.path("volume")) + "\n" + sampler).isTrue();
+        JsonNode v = control.volume("vol");
+        assertThat(v.path("dirtyBytes").asLong()).as(Control.summary(v)).isZero();
+        assertThat(v.path("health").asText()).as(Control.summary(v)).isEqualTo("ok");
+        assertThat(node.stop(Duration.ofSeconds(40))).isZero();
+        failing.stop();
+
+        // The SAN image itself, through nbdkit without the error filter.
+        Nbdkit plain = kit.nbdkit("file", san.toString());
+        Path json = kit.file("fio-san.json");
+        Tools.Result r = Fio.run(kit, "fio", Fio.jobs(json,
+                List.of("--thread", "--ioengine=nbd", "--uri=" + plain.uri(), "--iodepth=16", "--verify=crc32c", "--verify_only",
+                        "--verify_fatal=1", "--group_reporting=0"), JOBS), Duration.ofSeconds(120));
+        Fio.assertVerified(r, json, 12 * MiB);
+        plain.stop();
+        Files.delete(san);
+    }
+}
