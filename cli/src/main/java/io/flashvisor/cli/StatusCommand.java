@@ -55,12 +55,22 @@ final class StatusCommand implements Callable<Integer> {
                     v.get("policy").asText(), v.get("health").asText(), hits, misses,
                     hits + misses == 0 ? 0.0 : 100.0 * hits / (hits + misses), size(v, "dirtyBytes"), size(v, "destagedBytes"),
                     toClean < 0 ? "unknown" : String.format(Locale.ROOT, "%.1f s", toClean));
+            JsonNode sizing = v.get("sizing");
+            if (sizing != null && sizing.get("accesses").asLong() > 0) {
+                out.printf(Locale.ROOT, "  flash needed for 80/90/95 %% hits: %s / %s / %s (from %d accesses)%n", need(sizing, "bytesFor80"),
+                        need(sizing, "bytesFor90"), need(sizing, "bytesFor95"), sizing.get("accesses").asLong());
+            }
             for (String problem : new String[] {"destageError", "flashFailure"}) {
                 if (v.hasNonNull(problem)) {
                     out.println("  " + problem + ": " + v.get(problem).asText());
                 }
             }
         }
+    }
+
+    private static String need(JsonNode n, String field) {
+        long bytes = n.get(field).asLong();
+        return bytes < 0 ? "more than seen" : ByteSize.format(bytes);
     }
 
     private static String size(JsonNode n, String field) {

@@ -2,6 +2,7 @@ package io.flashvisor.node.volume;
 
 import io.flashvisor.cache.engine.VolumeCache;
 import io.flashvisor.cache.policy.SequentialDetector;
+import io.flashvisor.cache.sizing.Shards;
 import io.flashvisor.common.BlockError;
 import io.flashvisor.common.BlockVolume;
 import io.flashvisor.common.Extent;
@@ -79,6 +80,8 @@ public final class CachedVolume implements BlockVolume {
     private final AtomicBoolean backingUnflushed = new AtomicBoolean();
     private final LongAdder bypassedBytes = new LongAdder();
     private final LongAdder fallbackWrites = new LongAdder();
+    /** The volume's miss-ratio curve, sampled online from its reads and writes (what flash it needs). */
+    private final Shards sizing = new Shards();
     private volatile Policy policy;
     private volatile String flashFailure;
 
@@ -160,6 +163,7 @@ public final class CachedVolume implements BlockVolume {
         }
         long first = offset / BLOCK;
         int count = blocks(offset, length);
+        accessed(first, count);
         boolean aligned = offset % BLOCK == 0 && length % BLOCK == 0;
         ByteBuffer buf = aligned ? dst.slice(dst.position(), length) : ByteBuffer.allocate(count * BLOCK);
         boolean admit = policy != Policy.PASS_THROUGH && flashFailure == null && !bypass(offset, length);
@@ -196,6 +200,7 @@ public final class CachedVolume implements BlockVolume {
         } catch (IOException e) {
             return CompletableFuture.failedFuture(e);
         }
+        accessed(first, count);
         dst.position(dst.position() + length);
         return CompletableFuture.completedFuture(null);
     }
@@ -300,6 +305,7 @@ public final class CachedVolume implements BlockVolume {
         }
         long first = offset / BLOCK;
         int count = blocks(offset, length);
+        accessed(first, count);
         RangeLock.Held held = acquire(first, count);
         CompletableFuture<?> release = CompletableFuture.completedFuture(null);
         try {
@@ -340,6 +346,7 @@ public final class CachedVolume implements BlockVolume {
         if (held == null) {
             return null;
         }
+        accessed(first, count);
         if (bypass(offset, length) && cache.dirtyBlocks() == 0 && !cache.anyCached(first, count)) {
             // A sequential stream goes around flash: a blocking backing write, so not on this thread.
             CompletableFuture<Void> done = new CompletableFuture<>();
@@ -691,7 +698,7 @@ public final class CachedVolume implements BlockVolume {
         return new VolumeStatus(name, p.configName(), health, size, s.hits(), s.misses(),
                 s.cachedBlocks() * BLOCK, s.dirtyBytes(), d.destagedBytes(), d.bytesPerSecond(), d.secondsToClean(),
                 d.writesInFlight(), d.health().lastError(), flashFailure, bypassedBytes.sum(), fallbackWrites.sum(),
-                s.lostBlocks());
+                s.lostBlocks(), Sizing.of(sizing.curve()));
     }
 
     /** Waits until the destager has written every dirty block (a test and drain aid). */
@@ -711,6 +718,13 @@ public final class CachedVolume implements BlockVolume {
     }
 
     // ---- helpers ----
+
+    /** Feeds the online miss-ratio curve: reads and writes are both accesses, as in the simulator. */
+    private void accessed(long first, int count) {
+        for (int i = 0; i < count; i++) {
+            sizing.record(first + i);
+        }
+    }
 
     private boolean bypass(long offset, int length) {
         return sequential.isSequential(offset, length);

@@ -12,11 +12,12 @@ package io.flashvisor.node.volume;
  * @param bypassedBytes   bytes of sequential writes that went around flash
  * @param fallbackWrites  writes that went to the backing store because flash was full or failed
  * @param lostBlocks      blocks whose dirty data was lost to flash corruption (read as EIO)
+ * @param sizing          how much flash the volume needs, from its online miss-ratio curve
  */
 public record VolumeStatus(String name, String policy, String health, long sizeBytes, long hits, long misses,
                            long cachedBytes, long dirtyBytes, long destagedBytes, double destageBytesPerSecond,
                            double secondsToClean, int destageWritesInFlight, String destageError, String flashFailure,
-                           long bypassedBytes, long fallbackWrites, long lostBlocks) {
+                           long bypassedBytes, long fallbackWrites, long lostBlocks, Sizing sizing) {
 
     public double hitRatio() {
         long total = hits + misses;
