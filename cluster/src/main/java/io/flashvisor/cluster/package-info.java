@@ -1,0 +1,2 @@
+/** Membership, volume records, ownership and epochs. */
+package io.flashvisor.cluster;
