@@ -1,16 +1,34 @@
 package io.flashvisor.cache.policy;
 
 /**
- * CLOCK (second chance) on one FIFO: a reclaimed block that was accessed since it was last
- * written is re-appended with its counter cleared, else evicted. This is the log-structured
- * approximation of LRU that flash caches use: exact LRU would need a per-block linked list in
- * RAM (≈ 8 more bytes per block) and would reorder blocks that the log cannot reorder anyway.
+ * CLOCK (second chance) on one FIFO, which is also LRU as a log can do it (configuration names
+ * {@code clock} and {@code lru}): a reclaimed block that was accessed since it was last appended
+ * is re-appended at the head of the log with its counter cleared, else evicted.
+ *
+ * <p>Design notes: on flash a block can only move by being written again, so exact LRU would cost
+ * one flash write per read hit (and a per-block list in RAM, ≈ 8 more bytes per block). The only
+ * moment the log moves blocks anyway is reclaim, and the only question LRU asks there — "was it
+ * used since it was last put at the head?" — needs one bit, which the state byte has: lazy
+ * promotion. What it gives up against exact LRU is the order among blocks promoted in the same
+ * turn of the log (they return in log order, not in order of last access). More counter bits
+ * would make it a frequency policy (S3-FIFO's main queue), which is no longer LRU.
+ * {@code flashvisor sim} compares it with exact LRU (docs/sim.md).
  */
 public final class ClockPolicy implements EvictionPolicy {
+    private final String name;
+
+    /** @param name {@code clock} or {@code lru}: the same policy under the name the operator chose */
+    public ClockPolicy(String name) {
+        this.name = name;
+    }
+
+    public ClockPolicy() {
+        this("clock");
+    }
 
     @Override
     public String name() {
-        return "clock";
+        return name;
     }
 
     @Override

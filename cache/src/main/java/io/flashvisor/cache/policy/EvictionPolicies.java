@@ -4,7 +4,7 @@ import java.util.List;
 
 /**
  * The eviction policies by configuration name; {@code s3-fifo} is the default. {@code lru} is the
- * log-structured approximation of LRU ({@link LruPolicy}); exact LRU, ARC, SIEVE and Belady exist
+ * log-structured approximation of LRU (lazy promotion: {@link ClockPolicy}, the same as {@code clock}); exact LRU, ARC, SIEVE and Belady exist
  * only in the simulator, for comparison.
  */
 public final class EvictionPolicies {
@@ -18,7 +18,7 @@ public final class EvictionPolicies {
     public static EvictionPolicy create(String name, long capacityBlocks) {
         return switch (name) {
             case "s3-fifo" -> new S3FifoPolicy(capacityBlocks);
-            case "lru" -> new LruPolicy();
+            case "lru" -> new ClockPolicy("lru");
             case "clock" -> new ClockPolicy();
             case "fifo" -> new FifoPolicy();
             default -> throw new IllegalArgumentException("unknown eviction policy '" + name + "'; use one of " + String.join(", ", NAMES));

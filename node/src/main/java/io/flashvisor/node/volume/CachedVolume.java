@@ -349,19 +349,8 @@ public final class CachedVolume implements BlockVolume {
         accessed(first, count);
         if (bypass(offset, length) && cache.dirtyBlocks() == 0 && !cache.anyCached(first, count)) {
             // A sequential stream goes around flash: a blocking backing write, so not on this thread.
-            CompletableFuture<Void> done = new CompletableFuture<>();
-            Thread.ofVirtual().name("bypass-" + name).start(() -> {
-                try {
-                    bypassedBytes.add(length);
-                    backingWrite(offset, src, fua);
-                    done.complete(null);
-                } catch (Throwable t) {
-                    done.completeExceptionally(t);
-                } finally {
-                    held.close();
-                }
-            });
-            return done;
+            bypassedBytes.add(length);
+            return offTheLoop("bypass", held, () -> backingWrite(offset, src, fua));
         }
         boolean dirtyRange = cache.hasDirty(first, count);
         CompletableFuture<Void> done = new CompletableFuture<>();
@@ -374,19 +363,37 @@ public final class CachedVolume implements BlockVolume {
                 return;
             }
             // Flash full or failed: the slow path's fallback may block, so it runs on its own thread.
-            Thread.ofVirtual().name("fallback-" + name).start(() -> {
-                try {
-                    Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
-                    afterFailedDirtyInsert(cause, first, count, offset, src, fua, dirtyRange);
-                    done.complete(null);
-                } catch (Throwable t) {
-                    done.completeExceptionally(t);
-                } finally {
-                    held.close();
-                }
-            });
+            Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+            offTheLoop("fallback", held, () -> afterFailedDirtyInsert(cause, first, count, offset, src, fua, dirtyRange))
+                    .whenComplete((ignored, e) -> {
+                        if (e == null) {
+                            done.complete(null);
+                        } else {
+                            done.completeExceptionally(e);
+                        }
+                    });
         });
         return done;
+    }
+
+    /** Blocking I/O of a fast-path request, on a virtual thread of its own; releases {@code held} after. */
+    private CompletableFuture<Void> offTheLoop(String what, RangeLock.Held held, BlockingIo io) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        Thread.ofVirtual().name(what + "-" + name).start(() -> {
+            try {
+                io.run();
+                done.complete(null);
+            } catch (Throwable t) {
+                done.completeExceptionally(t);
+            } finally {
+                held.close();
+            }
+        });
+        return done;
+    }
+
+    private interface BlockingIo {
+        void run() throws IOException;
     }
 
     /**
