@@ -37,8 +37,10 @@ final class CacheIndex {
     final EvictionPolicy policy;
     final int streams;
     final InFlightMoves moves = new InFlightMoves();
-    /** Sequence of a re-appended INVALIDATE → the sequence of the original one (which bounds what it must neutralise). */
+    /** Sequence of a re-appended INVALIDATE or RELEASE → the sequence of the original one (which bounds what it must neutralise). */
     final HashMap<Long, Long> invalidateOrigins = new HashMap<>();
+    /** Peers' replicas kept on this device. */
+    final ReplicaIndex replicas = new ReplicaIndex();
 
     private final HashMap<Long, Integer> ordinals = new HashMap<>();
     private long[] ids = new long[8];

@@ -63,6 +63,7 @@ public final class FlashCache implements AutoCloseable {
     private final RecoverySummary recovery;
     private final boolean damaged;
     private final long replicaRecords;
+    private final ReplicaStore replicaStore = new ReplicaStore(this);
     // Guarded by the engine lock.
     private final Map<String, VolumeCache> attached = new HashMap<>();
     private final BitSet attachedOrdinals = new BitSet();
@@ -180,7 +181,7 @@ public final class FlashCache implements AutoCloseable {
         List<UnattachedVolume> dirty = unattachedVolumesWithDirtyData();
         if (applier.lostRecords > 0 || applier.unreadableRuns > 0 || applier.replicaRecords > 0) {
             LOG.warn("flash cache on {}: recovery found {} lost records ({} lost dirty blocks), {} unreadable runs{}, {}"
-                            + " peer replica records (not handled yet)", log, applier.lostRecords, stats().lostBlocks(),
+                            + " peer replica records", log, applier.lostRecords, stats().lostBlocks(),
                     applier.unreadableRuns, applier.unreadableRuns > 0 ? " — the device is damaged" : "",
                     applier.replicaRecords);
         }
@@ -325,7 +326,7 @@ public final class FlashCache implements AutoCloseable {
         return damaged;
     }
 
-    /** Peer replica records recovery skipped (replication is not built yet). */
+    /** Peer replica records recovery met (live or not). */
     public long replicaRecords() {
         return replicaRecords;
     }
@@ -337,6 +338,16 @@ public final class FlashCache implements AutoCloseable {
     // ---- internals for VolumeCache, Cleaner and tests ----
 
     /** The stream markers (CLEAN, INVALIDATE) go to: main's, the long-lived queue. */
+    /** Replicas go with the long-lived data: the main queue's stream. */
+    int replicaStream() {
+        return ci.streamOf(io.flashvisor.cache.policy.Queue.MAIN);
+    }
+
+    /** The replicas this host keeps for peers (issue 4's write-back with replicas). */
+    public ReplicaStore replicas() {
+        return replicaStore;
+    }
+
     int markerStream() {
         return ci.streamOf(Queue.MAIN);
     }

@@ -293,11 +293,15 @@ final class ReclaimRound {
             }
         }
         for (RecoveredRecord r : contents.records()) {
-            if (r.type() == RecordType.INVALIDATE) {
+            if (r.type() == RecordType.INVALIDATE || r.type() == RecordType.RELEASE) {
                 victimInvalidates.add(r.sequence());
             }
             if (r.originHost() != 0) {
-                continue; // peers' replicas: not handled by this engine yet (issue 4)
+                Outcome held = planReplica(r, minOther);
+                if (held != null) {
+                    return held;
+                }
+                continue;
             }
             int ordinal = ci.ordinalOf(r.volumeId());
             if (ordinal < 0) {
@@ -316,6 +320,7 @@ final class ReclaimRound {
                     long origin = ci.invalidateOrigins.getOrDefault(r.sequence(), r.sequence());
                     yield minOther < origin ? planInvalidate(r, ordinal, origin) : null;
                 }
+                case RELEASE -> null; // only ever written with an origin
             };
             if (refused != null) {
                 return refused;
@@ -335,6 +340,28 @@ final class ReclaimRound {
         if (rolls > budget) {
             reason = "moving its live data may take " + rolls + " new segments; " + budget + " are safe to count on";
             return Outcome.TOO_BIG;
+        }
+        return null;
+    }
+
+    /**
+     * A peer's record: a live replica holds the victim (replicas are never moved: they are short-
+     * lived, released once the origin destages, and moving them would need the origin's ordering
+     * kept through the move); a RELEASE is re-appended while an older live segment may still hold
+     * a replica it released (else a restart would bring that replica back as live), like an
+     * INVALIDATE. Engine lock held.
+     */
+    private Outcome planReplica(RecoveredRecord r, long minOther) {
+        if (r.type() == RecordType.DATA && ci.replicas.anyLive((int) r.deviceBlock(), r.blockCount())) {
+            reason = "it holds live replicas of volume " + Long.toHexString(r.volumeId()) + " of peer " + r.originHost();
+            return Outcome.HELD;
+        }
+        if (r.type() == RecordType.RELEASE) {
+            long origin = ci.invalidateOrigins.getOrDefault(r.sequence(), r.sequence());
+            if (minOther < origin) {
+                units.add(new Unit(Kind.MARKER, cache.markerStream(), r.volumeId(),
+                        Record.release(r.originHost(), r.volumeId(), r.aux()), origin));
+            }
         }
         return null;
     }

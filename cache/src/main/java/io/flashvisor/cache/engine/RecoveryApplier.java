@@ -33,8 +33,8 @@ import java.util.Map;
  * <li>An entry whose copies span two streams is marked split (see {@link EntryState}).</li>
  * </ul>
  *
- * Peers' replica records (origin host ≠ 0) are counted and left out: replication (issue 4) owns
- * them. Deterministic: recovering the same device twice gives the same index. Runs on the thread
+ * Peers' replica records (origin host ≠ 0) and their RELEASEs go to the {@link ReplicaIndex}; a
+ * corrupt replica record is simply not a replica (the origin still has its own copy). Deterministic: recovering the same device twice gives the same index. Runs on the thread
  * that opens the log; not thread-safe.
  */
 final class RecoveryApplier implements RecoveryListener {
@@ -53,13 +53,25 @@ final class RecoveryApplier implements RecoveryListener {
     @Override
     public void onRecord(RecoveredRecord r) {
         if (r.originHost() != 0) {
-            replicaRecords++;
+            replica(r);
             return;
         }
         switch (r.type()) {
             case DATA -> data(r, false);
             case CLEAN -> clean(r);
             case INVALIDATE -> invalidate(r);
+            case RELEASE -> { } // only ever written with an origin
+        }
+    }
+
+    /** A peer's replica or its release: the replica index applies the same rules as at run time. */
+    private void replica(RecoveredRecord r) {
+        replicaRecords++;
+        switch (r.type()) {
+            case DATA -> ci.replicas.data(r.originHost(), r.volumeId(), r.epoch(), r.flushEpoch(), r.firstBlock(),
+                    r.blockCount(), (int) r.deviceBlock(), r.aux());
+            case RELEASE -> ci.replicas.release(r.originHost(), r.volumeId(), r.aux());
+            default -> { } // CLEAN and INVALIDATE are never written for replicas
         }
     }
 

@@ -91,6 +91,29 @@ public final class Record {
         return new Record(RecordType.INVALIDATE, volumeId, firstBlock, blockCount, 0, false, 0, 0, 0, null, 0);
     }
 
+    /**
+     * DATA of a peer's write-back write kept here as a replica: dirty, tagged with the origin host
+     * and the volume's ownership epoch there, with the origin's own sequence of the write in
+     * {@code aux} (which orders replica versions of a block, since local sequences follow arrival).
+     */
+    public static Record replica(long originHost, int ownerEpoch, long volumeId, long firstBlock, ByteBuffer data,
+                                 long flushEpoch, long originSequence) {
+        if (originHost == 0) {
+            throw new IllegalArgumentException("a replica needs an origin host id other than 0");
+        }
+        Record d = data(volumeId, firstBlock, data, true, flushEpoch);
+        return new Record(RecordType.DATA, volumeId, firstBlock, d.blockCount, originSequence, true, ownerEpoch, originHost,
+                flushEpoch, d.data, d.dataCrc);
+    }
+
+    /** RELEASE: the replicas of {@code volumeId} from {@code originHost} with origin sequence ≤ {@code upToOriginSequence} are released. */
+    public static Record release(long originHost, long volumeId, long upToOriginSequence) {
+        if (originHost == 0) {
+            throw new IllegalArgumentException("a release needs an origin host id other than 0");
+        }
+        return new Record(RecordType.RELEASE, volumeId, 0, 1, upToOriginSequence, false, 0, originHost, 0, null, 0);
+    }
+
     /** This record as a replica of a peer's: the peer's host id and the volume's epoch there. */
     public Record withOrigin(int epoch, long originHost) {
         return new Record(type, volumeId, firstBlock, blockCount, aux, dirty, epoch, originHost, flushEpoch, data, dataCrc);

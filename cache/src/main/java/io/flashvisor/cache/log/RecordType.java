@@ -7,7 +7,12 @@ public enum RecordType {
     /** {@code [first block, +count)} reached the backing store: its DATA records with sequence ≤ {@code aux} are clean. */
     CLEAN(2),
     /** {@code [first block, +count)} is no longer cached: its DATA records with a lower sequence are dead. */
-    INVALIDATE(3);
+    INVALIDATE(3),
+    /**
+     * Peer replicas (origin host ≠ 0) of volume {@code volume id} from that origin with an origin
+     * sequence ≤ {@code aux} are released: the origin destaged them. No blocks; count is 1.
+     */
+    RELEASE(4);
 
     private final int code;
 
@@ -25,6 +30,7 @@ public enum RecordType {
             case 1 -> DATA;
             case 2 -> CLEAN;
             case 3 -> INVALIDATE;
+            case 4 -> RELEASE;
             default -> null;
         };
     }
