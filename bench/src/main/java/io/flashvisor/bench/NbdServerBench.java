@@ -98,7 +98,7 @@ final class NbdServerBench implements Callable<Integer> {
         Path data = dataDir != null ? dataDir : home.resolve("bench-data");
         Files.createDirectories(data);
         Path file = data.resolve("nbd-server-" + ByteSize.format(bytes) + ".img");
-        prepare(file, bytes);
+        prepare(file, bytes, out);
 
         Path run = Files.createTempDirectory(Path.of("/tmp"), "fv-bench-");
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
@@ -275,7 +275,7 @@ final class NbdServerBench implements Callable<Integer> {
     }
 
     /** Writes the whole file with pseudo-random data (not sparse, not compressible) unless already done. */
-    private void prepare(Path file, long bytes) throws IOException {
+    static void prepare(Path file, long bytes, PrintStream out) throws IOException {
         Path done = file.resolveSibling(file.getFileName() + ".written");
         if (Files.exists(done) && Files.exists(file) && Files.size(file) == bytes) {
             return;
@@ -301,7 +301,7 @@ final class NbdServerBench implements Callable<Integer> {
         Files.writeString(done, "fully written\n");
     }
 
-    private static Path home() {
+    static Path home() {
         String h = System.getProperty("flashvisor.home");
         Path p = h != null ? Path.of(h) : Path.of("").toAbsolutePath();
         while (p != null && !Files.isDirectory(p.resolve("cli"))) {
@@ -310,7 +310,7 @@ final class NbdServerBench implements Callable<Integer> {
         return p != null ? p : Path.of("").toAbsolutePath();
     }
 
-    private static String firstLine(String... cmd) throws IOException, InterruptedException {
+    static String firstLine(String... cmd) throws IOException, InterruptedException {
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             String s = new String(p.getInputStream().readAllBytes()).lines().findFirst().orElse("?");
@@ -321,7 +321,7 @@ final class NbdServerBench implements Callable<Integer> {
         }
     }
 
-    private static void deleteTree(Path dir) {
+    static void deleteTree(Path dir) {
         try (var s = Files.walk(dir)) {
             s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException ignored) {

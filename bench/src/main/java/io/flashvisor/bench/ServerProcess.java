@@ -3,12 +3,12 @@ package io.flashvisor.bench;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -28,14 +28,22 @@ final class ServerProcess implements AutoCloseable {
 
     /** nbdkit on a Unix socket; ready when it has written its pid file. */
     static ServerProcess nbdkit(List<String> pluginAndArgs, Path socket, Path dir) throws IOException, InterruptedException {
-        Path pid = dir.resolve("nbdkit.pid");
-        Path log = dir.resolve("nbdkit.log");
+        return nbdkit("nbdkit", pluginAndArgs, socket, dir, Map.of());
+    }
+
+    /** Like {@link #nbdkit(List, Path, Path)}, with its own pid and log file names and extra environment (e.g. TMPDIR). */
+    static ServerProcess nbdkit(String name, List<String> pluginAndArgs, Path socket, Path dir, Map<String, String> env)
+            throws IOException, InterruptedException {
+        Path pid = dir.resolve(name + ".pid");
+        Path log = dir.resolve(name + ".log");
         Files.deleteIfExists(pid);
         Files.deleteIfExists(socket);
         List<String> cmd = new java.util.ArrayList<>(List.of("nbdkit", "--foreground", "--exit-with-parent", "--unix", socket.toString(),
                 "--pidfile", pid.toString()));
         cmd.addAll(pluginAndArgs);
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().putAll(env);
+        Process p = pb.start();
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (!(Files.exists(pid) && Files.size(pid) > 0)) {
             if (!p.isAlive() || System.nanoTime() > deadline) {
@@ -44,13 +52,19 @@ final class ServerProcess implements AutoCloseable {
             }
             Thread.sleep(20);
         }
-        return new ServerProcess("nbdkit", "nbd+unix:///?socket=" + socket, p, log);
+        return new ServerProcess(name, "nbd+unix:///?socket=" + socket, p, log);
     }
 
     /** {@code java -jar flashvisor.jar serve ...}; ready when it prints its {@code ready URI} line. */
     static ServerProcess flashvisor(Path javaBin, Path jar, List<String> javaOptions, List<String> serveArgs, Path dir)
             throws IOException, InterruptedException {
-        Path log = dir.resolve("flashvisor.log");
+        return flashvisor("flashvisor", javaBin, jar, javaOptions, serveArgs, dir);
+    }
+
+    /** Like {@link #flashvisor(Path, Path, List, List, Path)}, logging to {@code NAME.log}. */
+    static ServerProcess flashvisor(String name, Path javaBin, Path jar, List<String> javaOptions, List<String> serveArgs, Path dir)
+            throws IOException, InterruptedException {
+        Path log = dir.resolve(name + ".log");
         List<String> cmd = new java.util.ArrayList<>();
         cmd.add(javaBin.toString());
         cmd.addAll(javaOptions);
@@ -61,29 +75,25 @@ final class ServerProcess implements AutoCloseable {
         Process p = new ProcessBuilder(cmd).redirectError(log.toFile()).start();
         p.getOutputStream().close();
         Runtime.getRuntime().addShutdownHook(new Thread(p::destroyForcibly));
-        CompletableFuture<String> ready = CompletableFuture.supplyAsync(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+        // One thread reads stdout up to the 'ready' line, then keeps draining it (without closing the reader:
+        // closing it while another thread reads blocks on the reader's lock).
+        CompletableFuture<String> ready = new CompletableFuture<>();
+        Thread reader = new Thread(() -> {
+            BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            try {
                 String line;
                 while ((line = r.readLine()) != null) {
-                    if (line.startsWith("ready ")) {
-                        String uri = line.substring(6).trim();
-                        Thread drain = new Thread(() -> {
-                            try {
-                                r.transferTo(Writer.nullWriter());
-                            } catch (IOException ignored) {
-                                // the process ended
-                            }
-                        }, "flashvisor-stdout");
-                        drain.setDaemon(true);
-                        drain.start();
-                        return uri;
+                    if (!ready.isDone() && line.startsWith("ready ")) {
+                        ready.complete(line.substring(6).trim());
                     }
                 }
-                return null;
-            } catch (IOException e) {
-                return null;
+            } catch (IOException ignored) {
+                // the process ended
             }
-        });
+            ready.complete(null);
+        }, name + "-stdout");
+        reader.setDaemon(true);
+        reader.start();
         String uri;
         try {
             uri = ready.get(120, TimeUnit.SECONDS);
@@ -94,11 +104,16 @@ final class ServerProcess implements AutoCloseable {
             p.destroyForcibly();
             throw new IOException("flashvisor did not get ready: " + String.join(" ", cmd) + "\n" + Files.readString(log));
         }
-        return new ServerProcess("flashvisor", uri, p, log);
+        return new ServerProcess(name, uri, p, log);
     }
 
     boolean isAlive() {
         return process.isAlive();
+    }
+
+    /** CPU time (user + system) the process has used so far. */
+    Duration cpu() {
+        return process.toHandle().info().totalCpuDuration().orElse(Duration.ZERO);
     }
 
     int exitCode() {
