@@ -352,7 +352,6 @@ public final class CachedVolume implements BlockVolume {
             bypassedBytes.add(length);
             return offTheLoop("bypass", held, () -> backingWrite(offset, src, fua));
         }
-        boolean dirtyRange = cache.hasDirty(first, count);
         CompletableFuture<Void> done = new CompletableFuture<>();
         cache.insert(first, src.slice(), true, epochs.forWrite()).whenComplete((ok, failure) -> {
             if (failure == null) {
@@ -364,7 +363,8 @@ public final class CachedVolume implements BlockVolume {
             }
             // Flash full or failed: the slow path's fallback may block, so it runs on its own thread.
             Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
-            offTheLoop("fallback", held, () -> afterFailedDirtyInsert(cause, first, count, offset, src, fua, dirtyRange))
+            // The range lock is still held, so whether the blocks have dirty data is the same as before the insert.
+            offTheLoop("fallback", held, () -> afterFailedDirtyInsert(cause, first, count, offset, src, fua, cache.hasDirty(first, count)))
                     .whenComplete((ignored, e) -> {
                         if (e == null) {
                             done.complete(null);
