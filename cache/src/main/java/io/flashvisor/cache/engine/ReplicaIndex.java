@@ -37,12 +37,15 @@ final class ReplicaIndex {
     }
 
     private final Map<Key, Replicas> volumes = new HashMap<>();
+    /** Volume id → the highest ownership epoch any of its replicas carried: older owners are stale. */
+    private final Map<Long, Integer> epochs = new HashMap<>();
     private final Set<Integer> liveLocations = new HashSet<>();
 
     /** A durable replica DATA record; returns the number of its blocks that became the newest version. */
     int data(long origin, long volumeId, int ownerEpoch, long flushEpoch, long firstBlock, int count, int firstLocation,
              long originSequence) {
         Replicas r = volumes.computeIfAbsent(new Key(origin, volumeId), k -> new Replicas());
+        epochs.merge(volumeId, ownerEpoch, Math::max);
         if (originSequence <= r.releasedUpTo) {
             return 0;
         }
@@ -76,6 +79,11 @@ final class ReplicaIndex {
         });
     }
 
+    /** The highest ownership epoch seen in replicas of {@code volumeId}, or -1. */
+    int highestEpoch(long volumeId) {
+        return epochs.getOrDefault(volumeId, -1);
+    }
+
     /** Whether any of {@code [firstLocation, +count)} holds a live replica version. */
     boolean anyLive(int firstLocation, int count) {
         for (int i = 0; i < count; i++) {
@@ -94,12 +102,12 @@ final class ReplicaIndex {
         return out;
     }
 
-    /** (origin, volume id, live blocks) of every origin volume with live replicas. */
-    List<long[]> summary() {
-        List<long[]> out = new ArrayList<>();
+    /** The origins with live replicas of {@code volumeId}. */
+    List<Long> origins(long volumeId) {
+        List<Long> out = new ArrayList<>();
         volumes.forEach((k, r) -> {
-            if (!r.blocks.isEmpty()) {
-                out.add(new long[] {k.origin(), k.volumeId(), r.blocks.size()});
+            if (k.volumeId() == volumeId && !r.blocks.isEmpty()) {
+                out.add(k.origin());
             }
         });
         return out;

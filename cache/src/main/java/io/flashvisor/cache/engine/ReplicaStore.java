@@ -106,12 +106,37 @@ public final class ReplicaStore {
         }
     }
 
+    /** The origin hosts that have live replicas of {@code volumeId} here. */
+    public List<Long> origins(long volumeId) {
+        CacheIndex ci = cache.ci;
+        ci.lock.lock();
+        try {
+            return ci.replicas.origins(volumeId);
+        } finally {
+            ci.lock.unlock();
+        }
+    }
+
     /** Reads one replica block (4 KiB) at {@code location} from {@link #versions}. */
     public void read(int location, ByteBuffer dst) throws VolumeException {
         if (dst.remaining() != BLOCK) {
             throw new IllegalArgumentException("read reads one 4096-byte block, not " + dst.remaining() + " bytes");
         }
         cache.log.read(location, dst);
+    }
+
+    /**
+     * The highest ownership epoch any replica of {@code volumeId} carried (from any origin), or -1:
+     * a replica or release from an older epoch comes from a fenced owner and must be refused.
+     */
+    public int highestEpoch(long volumeId) {
+        CacheIndex ci = cache.ci;
+        ci.lock.lock();
+        try {
+            return ci.replicas.highestEpoch(volumeId);
+        } finally {
+            ci.lock.unlock();
+        }
     }
 
     /** Live replica blocks of all origins. */
