@@ -64,6 +64,7 @@ public final class Destager implements AutoCloseable {
     private boolean nudged;
     private volatile boolean running = true;
     private volatile boolean draining;
+    private final java.util.function.BooleanSupplier mayDestage;
     private volatile double bytesPerSecond;
     private volatile long latencyNanos;
     private volatile long bestLatencyNanos;
@@ -76,6 +77,16 @@ public final class Destager implements AutoCloseable {
      */
     public Destager(VolumeCache cache, BlockVolume backing, DestageSettings settings, DoubleSupplier dirtyRatio,
                     IntSupplier foregroundInFlight) {
+        this(cache, backing, settings, dirtyRatio, foregroundInFlight, () -> true);
+    }
+
+    /**
+     * @param mayDestage checked before every batch: false while this host may not write the volume's
+     *                   backing store (its cluster lease lapsed: another host may own it now)
+     */
+    public Destager(VolumeCache cache, BlockVolume backing, DestageSettings settings, DoubleSupplier dirtyRatio,
+                    IntSupplier foregroundInFlight, java.util.function.BooleanSupplier mayDestage) {
+        this.mayDestage = mayDestage;
         this.cache = cache;
         this.backing = backing;
         this.settings = settings;
@@ -151,6 +162,10 @@ public final class Destager implements AutoCloseable {
     private void run() {
         Duration backoff = settings.retryMin();
         while (running) {
+            if (!mayDestage.getAsBoolean()) {
+                idle(); // Fenced: not one write to the backing store until the lease is valid again.
+                continue;
+            }
             DestageBatch batch = cache.nextDestageBatch(settings.batchBlocks());
             if (batch.isEmpty()) {
                 signalProgress();

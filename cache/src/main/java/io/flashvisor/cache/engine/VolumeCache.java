@@ -196,6 +196,22 @@ public final class VolumeCache {
     }
 
     /**
+     * The flush epoch a dirty write of blocks {@code [firstBlock, +count)} issued now in
+     * {@code flushEpoch} will belong to (see {@link #insert}): what a replicated write must tell its
+     * peers, decided before the insert. With the blocks' range lock held, {@link #insert} then
+     * uses exactly this epoch (versions of these blocks can only be destaged meanwhile, never added).
+     */
+    public long epochForWrite(long firstBlock, int count, long flushEpoch) {
+        CacheIndex ci = cache.ci;
+        ci.lock.lock();
+        try {
+            return effectiveEpoch(firstBlock, count, flushEpoch);
+        } finally {
+            ci.lock.unlock();
+        }
+    }
+
+    /**
      * A dirty write joins the newest epoch any of its blocks already has a version in, if that is
      * later than {@code flushEpoch}: a write that raced a FLUSH may arrive with the epoch the FLUSH
      * closed, after a write of the same block in the new one; a block's newest version must be in

@@ -12,6 +12,7 @@ import io.flashvisor.common.VolumeFeatures;
 import io.flashvisor.destage.Destager;
 import io.flashvisor.destage.DestageSettings;
 import io.flashvisor.node.Policy;
+import io.flashvisor.replication.protocol.Replicate;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
@@ -84,13 +85,27 @@ public final class CachedVolume implements BlockVolume {
     private final Shards sizing = new Shards();
     private volatile Policy policy;
     private volatile String flashFailure;
+    private final VolumeReplication replication;
+    private final Thread releaser;
+    private final LongAdder replicaFallbacks = new LongAdder();
+    private volatile boolean closed;
 
     /**
      * @param sequentialCutoff run length from which a stream bypasses flash (0: never)
      */
     public CachedVolume(String name, BlockVolume backing, FlashDevice device, Policy policy, long sequentialCutoff,
                         DestageSettings destageSettings) throws IOException {
+        this(name, backing, device, policy, sequentialCutoff, destageSettings, null);
+    }
+
+    /**
+     * @param replication write-back with replicas: the peers every dirty write also goes to, or
+     *                    null for {@code replicas = 0}
+     */
+    public CachedVolume(String name, BlockVolume backing, FlashDevice device, Policy policy, long sequentialCutoff,
+                        DestageSettings destageSettings, VolumeReplication replication) throws IOException {
         this.name = name;
+        this.replication = replication;
         this.backing = backing;
         this.device = device;
         this.cache = device.cache().attach(name);
@@ -100,7 +115,9 @@ public final class CachedVolume implements BlockVolume {
         this.sequential = new SequentialDetector(sequentialCutoff);
         long highest = cache.highestFlushEpoch();
         this.epochs = new FlushEpochs(highest == VolumeCache.NO_EPOCH ? 0 : highest + 1);
-        this.destager = new Destager(cache, backing, destageSettings, device::dirtyRatio, foreground::get).start();
+        this.destager = new Destager(cache, backing, destageSettings, device::dirtyRatio, foreground::get,
+                replication == null ? () -> true : replication.mayAct()).start();
+        this.releaser = replication == null ? null : Thread.ofVirtual().name("replica-release-" + name).start(this::releaseLoop);
         long dirty = cache.dirtyBytes();
         if (dirty > 0) {
             LOG.info("volume {}: {} bytes of dirty data recovered from flash; destaging them", name, dirty);
@@ -353,7 +370,8 @@ public final class CachedVolume implements BlockVolume {
             return offTheLoop("bypass", held, () -> backingWrite(offset, src, fua));
         }
         CompletableFuture<Void> done = new CompletableFuture<>();
-        cache.insert(first, src.slice(), true, epochs.forWrite()).whenComplete((ok, failure) -> {
+        ByteBuffer data = src.slice();
+        dirtyInsert(first, count, data).whenComplete((ok, failure) -> {
             if (failure == null) {
                 held.close();
                 destager.nudge();
@@ -361,8 +379,26 @@ public final class CachedVolume implements BlockVolume {
                 done.complete(null);
                 return;
             }
-            // Flash full or failed: the slow path's fallback may block, so it runs on its own thread.
             Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+            if (cause instanceof Fenced) {
+                held.close();
+                done.completeExceptionally(cause);
+                return;
+            }
+            if (cause instanceof MissingReplica) {
+                // Durable here but a peer failed: the backing store takes the second copy (blocking: off the loop).
+                offTheLoop("replica-fallback", held, () -> writeThroughForMissingReplica(first, data))
+                        .whenComplete((ignored, e) -> {
+                            if (e == null) {
+                                src.position(src.limit());
+                                done.complete(null);
+                            } else {
+                                done.completeExceptionally(e);
+                            }
+                        });
+                return;
+            }
+            // Flash full or failed: the slow path's fallback may block, so it runs on its own thread.
             // The range lock is still held, so whether the blocks have dirty data is the same as before the insert.
             offTheLoop("fallback", held, () -> afterFailedDirtyInsert(cause, first, count, offset, src, fua, cache.hasDirty(first, count)))
                     .whenComplete((ignored, e) -> {
@@ -411,16 +447,97 @@ public final class CachedVolume implements BlockVolume {
         }
         if (flashFailure == null && awaitDirtyRoom(first, count, dirtyRange)) {
             try {
-                await(cache.insert(first, data, true, epochs.forWrite()));
+                await(dirtyInsert(first, count, data));
                 destager.nudge();
                 src.position(src.limit());
                 return;
+            } catch (MissingReplica e) {
+                writeThroughForMissingReplica(first, data);
+                src.position(src.limit());
+                return;
+            } catch (Fenced e) {
+                throw e;
             } catch (VolumeException e) {
                 afterFailedDirtyInsert(e, first, count, offset, src, fua, dirtyRange);
                 return;
             }
         }
         afterFailedDirtyInsert(null, first, count, offset, src, fua, cache.hasDirty(first, count));
+    }
+
+    /**
+     * A dirty write: to flash and, with replicas, to every peer in parallel (the same flush epoch,
+     * decided first, and the next origin sequence). Completes when every copy is durable; fails
+     * with {@link MissingReplica} when only the local one is, and with the flash's error when the
+     * local append failed. With a lapsed lease it fails: a fenced owner acknowledges nothing.
+     */
+    private CompletableFuture<Void> dirtyInsert(long first, int count, ByteBuffer data) {
+        if (replication == null) {
+            return cache.insert(first, data, true, epochs.forWrite());
+        }
+        long epoch = cache.epochForWrite(first, count, epochs.forWrite());
+        long sequence = replication.releases().assign(epoch);
+        CompletableFuture<Void> local = cache.insert(first, data, true, epoch);
+        local.whenComplete((ok, e) -> replication.releases().landed(epoch));
+        CompletableFuture<Void> remote;
+        try {
+            remote = replication.peers().replicate(new Replicate(replication.hostId(), cache.volumeId(),
+                    replication.ownerEpoch().getAsLong(), epoch, first, count, sequence, data.duplicate()));
+        } catch (RuntimeException e) {
+            remote = CompletableFuture.failedFuture(e);
+        }
+        CompletableFuture<Void> peers = remote;
+        return local.thenCompose(v -> peers.handle((ok, e) -> {
+            if (!replication.mayAct().getAsBoolean()) {
+                throw new CompletionException(new Fenced(name));
+            }
+            if (e != null) {
+                throw new CompletionException(new MissingReplica(e));
+            }
+            return null;
+        }));
+    }
+
+    /** A peer did not take a write: it is on local flash; the backing store (FUA) is the second copy. */
+    private void writeThroughForMissingReplica(long first, ByteBuffer data) throws IOException {
+        replicaFallbacks.increment();
+        LOG.warn("volume {}: a replica write failed; writing blocks {}+{} through to the backing store instead", name, first,
+                data.remaining() / BLOCK);
+        backingWrite(first * BLOCK, data.duplicate(), true);
+    }
+
+    /** This host's lease on the volume lapsed: nothing may be acknowledged. */
+    static final class Fenced extends VolumeException {
+        private static final long serialVersionUID = 1L;
+
+        Fenced(String volume) {
+            super(BlockError.IO, "volume " + volume + ": this host's lease lapsed (another host may own the volume now);"
+                    + " the write is not acknowledged");
+        }
+    }
+
+    /** Only the local copy of a write is durable: a peer failed it. */
+    static final class MissingReplica extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        MissingReplica(Throwable cause) {
+            super("a replica write failed: " + cause.getMessage(), cause);
+        }
+    }
+
+    /** Tells the peers what the destager has written, a few times a second. */
+    private void releaseLoop() {
+        while (!closed) {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                return;
+            }
+            long bound = replication.releases().releasable(cache.oldestDirtyEpoch(), VolumeCache.NO_EPOCH);
+            if (bound > 0 && replication.mayAct().getAsBoolean()) {
+                replication.peers().release(replication.hostId(), cache.volumeId(), replication.ownerEpoch().getAsLong(), bound);
+            }
+        }
     }
 
     /**
@@ -701,6 +818,7 @@ public final class CachedVolume implements BlockVolume {
         Policy p = policy;
         String health = flashFailure != null ? "flash-failed"
                 : !d.health().healthy() ? "destage-failing"
+                : replication != null && replication.peers().peers().stream().anyMatch(c -> !c.isOpen()) ? "degraded"
                 : p != Policy.WRITE_BACK && s.dirtyBlocks() > 0 ? "draining" : "ok";
         return new VolumeStatus(name, p.configName(), health, size, s.hits(), s.misses(),
                 s.cachedBlocks() * BLOCK, s.dirtyBytes(), d.destagedBytes(), d.bytesPerSecond(), d.secondsToClean(),
@@ -715,6 +833,10 @@ public final class CachedVolume implements BlockVolume {
 
     @Override
     public void close() throws IOException {
+        closed = true;
+        if (releaser != null) {
+            releaser.interrupt();
+        }
         destager.close();
         backing.close();
     }
