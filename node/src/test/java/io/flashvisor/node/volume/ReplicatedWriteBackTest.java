@@ -116,11 +116,13 @@ class ReplicatedWriteBackTest {
         backing.failDestageWrites(false);
         // The takeover destage: the newest replica of every block, from the holder's flash log.
         ReplicaStore replicas = holderFlash.cache().replicas();
-        for (ReplicaStore.Version version : replicas.versions(OWNER, FlashCache.volumeId("vol"))) {
-            ByteBuffer block = ByteBuffer.allocate(4096);
-            replicas.read(version.location(), block);
-            backing.write(version.block() * 4096, block.flip(), false);
+        long written = TakeoverDestage.run(replicas, OWNER, FlashCache.volumeId("vol"), backing);
+        if (replicated) {
+            assertThat(written).as("blocks held by the replica").isPositive();
+        } else {
+            assertThat(written).isZero();
         }
+        assertThat(replicas.liveBlocks()).as("released after the destage").isZero();
         return Arrays.equals(backing.image(), model);
     }
 
