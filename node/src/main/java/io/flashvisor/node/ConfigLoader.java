@@ -14,15 +14,22 @@ import io.flashvisor.nbd.Listener;
 import io.flashvisor.nbd.NbdServer;
 import io.flashvisor.nbd.TlsSettings;
 import io.flashvisor.nbd.wire.NbdConstants;
+import io.flashvisor.replication.protocol.ClusterSecret;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -31,6 +38,9 @@ import java.util.stream.Collectors;
  * what to write instead. Relative paths are resolved against the config file's directory.
  */
 public final class ConfigLoader {
+    /** Cluster, host and volume names become ZooKeeper path elements (docs/cluster.md). */
+    private static final Pattern CLUSTER_NAME = Pattern.compile("[A-Za-z0-9._-]{1,128}");
+    private static final String NAME_RULE = "1-128 letters, digits, '.', '_' or '-'";
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
@@ -136,10 +146,211 @@ public final class ConfigLoader {
                 }
             }
             Path control = config.control() == null ? null : resolve(config.control());
+            ClusterSpec cluster = null;
+            if (config.cluster() != null) {
+                if (config.flash() == null) {
+                    problems.add("cluster: a cluster node needs a flash device (it keeps its peers' replicas there); add 'flash: "
+                            + "{device: /var/lib/flashvisor/flash.img, size: 100G}'");
+                }
+                for (int i = 0; i < config.volumes().size(); i++) {
+                    NodeConfig.VolumeConfig c = config.volumes().get(i);
+                    if (c != null && c.name() != null && !c.name().isBlank() && !validName(c.name())) {
+                        problems.add("volumes[" + i + "].name: '" + c.name() + "' cannot name a volume in a cluster: use " + NAME_RULE);
+                    }
+                }
+                cluster = cluster(config.cluster(), replicas(config));
+            } else {
+                replicas(config);
+            }
             if (!problems.isEmpty()) {
                 throw new ConfigException(source, problems);
             }
-            return new NodeSettings(listeners, volumes, nbd, flash, control);
+            return new NodeSettings(listeners, volumes, nbd, flash, control, cluster);
+        }
+
+        /** Each volume's {@code replicas}, checked against its policy and the presence of a cluster. */
+        private Map<String, Integer> replicas(NodeConfig config) {
+            Map<String, Integer> byVolume = new LinkedHashMap<>();
+            for (int i = 0; i < config.volumes().size(); i++) {
+                NodeConfig.VolumeConfig c = config.volumes().get(i);
+                if (c == null || c.replicas() == null) {
+                    continue;
+                }
+                String at = "volumes[" + i + "].replicas";
+                int n = c.replicas();
+                if (n < 0 || n > 2) {
+                    problems.add(at + ": " + n + " is not 0, 1 or 2 (peers that hold each write-back write)");
+                    continue;
+                }
+                if (n > 0 && config.cluster() == null) {
+                    problems.add(at + ": " + n + " needs peers to replicate to; add a 'cluster:' section or use replicas: 0");
+                }
+                if (n > 0 && !Policy.WRITE_BACK.configName().equals(c.policy())) {
+                    problems.add(at + ": replicas apply to write-back only; set 'policy: write-back' or remove 'replicas'");
+                }
+                if (c.name() != null) {
+                    byVolume.put(c.name(), n);
+                }
+            }
+            return byVolume;
+        }
+
+        private ClusterSpec cluster(NodeConfig.ClusterConfig c, Map<String, Integer> replicas) {
+            int before = problems.size();
+            if (c.name() == null || c.name().isBlank()) {
+                problems.add("cluster.name: missing; the cluster's name, e.g. 'prod' (every host of one cluster uses the same name)");
+            } else if (!validName(c.name())) {
+                problems.add("cluster.name: '" + c.name() + "' must be " + NAME_RULE);
+            }
+            String hostId = c.hostId();
+            if (hostId == null) {
+                hostId = localHostName();
+                if (hostId == null) {
+                    problems.add("cluster.host-id: missing, and this machine's host name cannot be read; write e.g. 'host-id: hv1'");
+                } else if (!validName(hostId)) {
+                    problems.add("cluster.host-id: the host name '" + hostId + "' is not a valid host id (" + NAME_RULE
+                            + "); write e.g. 'host-id: hv1'");
+                }
+            } else if (!validName(hostId)) {
+                problems.add("cluster.host-id: '" + hostId + "' must be " + NAME_RULE);
+            }
+
+            String zookeeper = null;
+            ClusterSpec.EmbeddedZooKeeperSpec embedded = null;
+            if ((c.zookeeper() == null) == (c.embeddedZookeeper() == null)) {
+                problems.add("cluster: give exactly one of 'zookeeper: HOST:PORT[,HOST:PORT...]' (the ensemble) or, for a demo or a "
+                        + "test, 'embedded-zookeeper: {dir: PATH}'");
+            } else if (c.zookeeper() != null) {
+                zookeeper = zookeeper(c.zookeeper());
+            } else {
+                embedded = embeddedZooKeeper(c.embeddedZookeeper());
+            }
+
+            Duration sessionTimeout = ClusterSpec.DEFAULT_SESSION_TIMEOUT;
+            if (c.sessionTimeout() != null) {
+                try {
+                    sessionTimeout = Durations.parse(c.sessionTimeout());
+                    if (sessionTimeout.compareTo(Duration.ofMillis(500)) < 0 || sessionTimeout.compareTo(Duration.ofMinutes(5)) > 0) {
+                        problems.add("cluster.session-timeout: must lie between 500ms and 5m (6s is usual)");
+                    }
+                } catch (IllegalArgumentException e) {
+                    problems.add("cluster.session-timeout: " + e.getMessage());
+                }
+            }
+
+            HostPort listen = null;
+            if (c.peerListen() == null) {
+                problems.add("cluster.peer-listen: missing; HOST:PORT of the replication server, e.g. 10.0.0.1:7400 (port 0 = any free port)");
+            } else {
+                listen = HostPort.parse(c.peerListen(), "cluster.peer-listen", problems);
+            }
+            HostPort address = c.peerAddress() == null ? null : HostPort.parse(c.peerAddress(), "cluster.peer-address", problems);
+            if (listen != null && address == null && c.peerAddress() == null && isWildcard(listen.host())) {
+                problems.add("cluster.peer-address: missing; peer-listen " + c.peerListen() + " is a wildcard address, so give the "
+                        + "address other hosts dial, e.g. 10.0.0.1:" + listen.port());
+            }
+
+            ClusterSecret secret = null;
+            Path secretFile = null;
+            if (c.secretFile() == null) {
+                problems.add("cluster.secret-file: missing; a file holding the cluster secret in base64, made e.g. with "
+                        + "'head -c32 /dev/urandom | base64 > secret && chmod 600 secret' and copied to every host");
+            } else {
+                secretFile = resolve(c.secretFile());
+                secret = secret(secretFile);
+            }
+
+            String faultDomain = c.faultDomain() == null ? ClusterSpec.DEFAULT_FAULT_DOMAIN : c.faultDomain();
+            if (faultDomain.isBlank()) {
+                problems.add("cluster.fault-domain: empty; a label such as the rack, e.g. 'rack-3'");
+            }
+            if (problems.size() > before) {
+                return null;
+            }
+            return new ClusterSpec(c.name(), hostId, zookeeper, embedded, sessionTimeout, listen, address, secretFile, secret,
+                    faultDomain, replicas);
+        }
+
+        private String zookeeper(String connect) {
+            String servers = connect.strip();
+            int chroot = servers.indexOf('/');
+            if (chroot >= 0) {
+                servers = servers.substring(0, chroot);
+            }
+            int before = problems.size();
+            if (servers.isEmpty()) {
+                problems.add("cluster.zookeeper: empty; give the ensemble as HOST:PORT[,HOST:PORT...]");
+            }
+            for (String server : servers.isEmpty() ? new String[0] : servers.split(",")) {
+                HostPort hp = HostPort.parse(server.strip(), "cluster.zookeeper", problems);
+                if (hp != null && hp.port() == 0) {
+                    problems.add("cluster.zookeeper: '" + server.strip() + "' needs the server's port, e.g. 2181");
+                }
+            }
+            return problems.size() > before ? null : connect.strip();
+        }
+
+        private ClusterSpec.EmbeddedZooKeeperSpec embeddedZooKeeper(NodeConfig.EmbeddedZooKeeperConfig c) {
+            int before = problems.size();
+            if (c.dir() == null || c.dir().isBlank()) {
+                problems.add("cluster.embedded-zookeeper.dir: missing; a directory for the embedded ZooKeeper's data, e.g. "
+                        + "/var/lib/flashvisor/zookeeper");
+            }
+            int port = c.port() == null ? 0 : c.port();
+            if (port < 0 || port > 65535) {
+                problems.add("cluster.embedded-zookeeper.port: " + port + " is not a TCP port (0 = any free port)");
+            }
+            return problems.size() > before ? null : new ClusterSpec.EmbeddedZooKeeperSpec(resolve(c.dir()), port);
+        }
+
+        /** Reads the cluster secret; the file must be a regular file that only its owner may read or write. */
+        private ClusterSecret secret(Path file) {
+            String at = "cluster.secret-file";
+            if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+                problems.add(at + ": '" + file + "' is not a readable file");
+                return null;
+            }
+            try {
+                Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
+                Set<PosixFilePermission> shared = Set.of(PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_WRITE,
+                        PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE,
+                        PosixFilePermission.OTHERS_EXECUTE);
+                if (perms.stream().anyMatch(shared::contains)) {
+                    problems.add(at + ": '" + file + "' is accessible to group or others (" + PosixFilePermissions.toString(perms)
+                            + "); anyone who reads the secret can write into this host's flash: run 'chmod 600 " + file + "'");
+                    return null;
+                }
+            } catch (UnsupportedOperationException e) {
+                // Not a POSIX file system: nothing to check.
+            } catch (IOException e) {
+                problems.add(at + ": cannot read the permissions of '" + file + "': " + e.getMessage());
+                return null;
+            }
+            try {
+                return ClusterSecret.fromBase64(Files.readString(file, StandardCharsets.US_ASCII));
+            } catch (IOException e) {
+                problems.add(at + ": cannot read '" + file + "': " + e.getMessage());
+            } catch (IllegalArgumentException e) {
+                problems.add(at + ": '" + file + "': " + e.getMessage()); // never quotes the secret itself
+            }
+            return null;
+        }
+
+        private static boolean validName(String name) {
+            return CLUSTER_NAME.matcher(name).matches() && !name.equals(".") && !name.equals("..");
+        }
+
+        private static boolean isWildcard(String host) {
+            return host.equals("0.0.0.0") || host.equals("::") || host.equals("0:0:0:0:0:0:0:0") || host.equals("*");
+        }
+
+        private static String localHostName() {
+            try {
+                String name = InetAddress.getLocalHost().getHostName();
+                return name == null || name.isBlank() ? null : name;
+            } catch (IOException e) {
+                return null;
+            }
         }
 
         private Listener listener(String at, NodeConfig.ListenerConfig c) {

@@ -2,6 +2,12 @@ package io.flashvisor.node;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.flashvisor.cluster.Cluster;
+import io.flashvisor.cluster.ClusterException;
+import io.flashvisor.cluster.ClusterView;
+import io.flashvisor.cluster.HostInfo;
+import io.flashvisor.cluster.Member;
+import io.flashvisor.cluster.VolumeRecord;
 import io.flashvisor.node.volume.CachedVolume;
 import io.flashvisor.node.volume.FlashDevice;
 import io.flashvisor.node.volume.VolumeStatus;
@@ -32,10 +38,13 @@ import org.slf4j.LoggerFactory;
  * <ul>
  * <li>{@code status} — the flash device and every cached volume ({@link VolumeStatus});</li>
  * <li>{@code policy VOLUME POLICY} — changes a volume's policy online;</li>
- * <li>{@code drain VOLUME SECONDS} — destages at full speed and waits until clean (or the time is up).</li>
+ * <li>{@code drain VOLUME SECONDS} — destages at full speed and waits until clean (or the time is up);</li>
+ * <li>{@code hosts} — the cluster's live hosts (address, flash, fault domain, session);</li>
+ * <li>{@code volumes} — the cluster's volume records (policy, replicas, owner, epoch, replica set, state).</li>
  * </ul>
- * Errors come back as {@code {"error": "..."}}. The {@code flashvisor status} and
- * {@code flashvisor policy} commands are its clients.
+ * Errors come back as {@code {"error": "..."}}, also for {@code hosts} and {@code volumes} on a node
+ * that is not in a cluster. The {@code flashvisor status}, {@code policy}, {@code hosts} and
+ * {@code volumes} commands are its clients.
  */
 public final class ControlServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ControlServer.class);
@@ -129,7 +138,14 @@ public final class ControlServer implements AutoCloseable {
                 r.put("volume", v.status());
                 return r;
             }
-            default -> throw new IllegalArgumentException("unknown command '" + words[0] + "'; commands: status, policy VOLUME POLICY, drain VOLUME SECONDS");
+            case "hosts" -> {
+                return hosts(view());
+            }
+            case "volumes" -> {
+                return volumes(view());
+            }
+            default -> throw new IllegalArgumentException("unknown command '" + words[0]
+                    + "'; commands: status, policy VOLUME POLICY, drain VOLUME SECONDS, hosts, volumes");
         }
     }
 
@@ -165,6 +181,71 @@ public final class ControlServer implements AutoCloseable {
         }
         r.put("volumes", volumes);
         return r;
+    }
+
+    /** Hosts and volumes as the cluster has them now; an error reply when the node has no cluster or cannot reach it. */
+    private ClusterView view() {
+        Cluster cluster = node.cluster();
+        if (cluster == null) {
+            throw new IllegalArgumentException("this node is not in a cluster (its config has no 'cluster:' section)");
+        }
+        try {
+            return cluster.view();
+        } catch (ClusterException e) {
+            throw new IllegalArgumentException("cannot read the cluster's records: " + e.getMessage());
+        }
+    }
+
+    private Map<String, Object> header() {
+        Cluster cluster = node.cluster();
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("cluster", node.settings().cluster().name());
+        r.put("host", cluster.hostId());
+        r.put("sessionState", cluster.sessionState().name());
+        return r;
+    }
+
+    private Map<String, Object> hosts(ClusterView view) {
+        Map<String, Object> r = header();
+        List<Map<String, Object>> hosts = new ArrayList<>();
+        for (Member m : view.hosts()) {
+            HostInfo h = m.info();
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("hostId", h.hostId());
+            e.put("peerAddress", h.peerAddress());
+            e.put("flashCapacityBytes", h.flashCapacityBytes());
+            e.put("freeFlashBytes", h.freeFlashBytes());
+            e.put("faultDomain", h.faultDomain());
+            e.put("session", session(m.sessionId()));
+            hosts.add(e);
+        }
+        r.put("hosts", hosts);
+        return r;
+    }
+
+    private Map<String, Object> volumes(ClusterView view) {
+        Map<String, Object> r = header();
+        List<Map<String, Object>> volumes = new ArrayList<>();
+        for (VolumeRecord v : view.volumes()) {
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("name", v.name());
+            e.put("policy", v.policy());
+            e.put("replicas", v.replicas());
+            e.put("owner", v.owner());
+            e.put("ownerSession", v.hasOwner() ? session(v.ownerSession()) : null);
+            e.put("ownerLive", v.hasOwner() && view.ownerLive(v));
+            e.put("epoch", v.epoch());
+            e.put("replicaSet", v.replicaSet());
+            e.put("state", v.state().name());
+            e.put("version", v.version());
+            volumes.add(e);
+        }
+        r.put("volumes", volumes);
+        return r;
+    }
+
+    private static String session(long id) {
+        return "0x" + Long.toHexString(id);
     }
 
     private static Map<String, String> error(String message) {

@@ -2,6 +2,8 @@ package io.flashvisor.node;
 
 import io.flashvisor.backing.BackingOptions;
 import io.flashvisor.backing.BackingStores;
+import io.flashvisor.cache.engine.ReplicaStore;
+import io.flashvisor.cluster.Cluster;
 import io.flashvisor.common.BlockVolume;
 import io.flashvisor.common.ByteSize;
 import io.flashvisor.common.Closeables;
@@ -11,8 +13,10 @@ import io.flashvisor.nbd.Listener;
 import io.flashvisor.nbd.NbdServer;
 import io.flashvisor.node.volume.CachedVolume;
 import io.flashvisor.node.volume.FlashDevice;
+import io.flashvisor.replication.transport.PeerConnector;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,14 +30,19 @@ import org.slf4j.LoggerFactory;
  * store, publishes the volumes as NBD exports and runs the listeners.
  *
  * <p>Lifecycle: {@link #start} opens everything or nothing (a failure closes what was opened and
- * says which volume or listener failed); {@link #close} stops accepting, drains in-flight I/O,
- * then closes the volumes. {@code close()} is idempotent and may be called from a shutdown hook.
+ * says which part, volume or listener failed): the flash device, then — with a {@code cluster:}
+ * section — the cluster membership ({@link ClusterMembership}: embedded ZooKeeper, ZooKeeper
+ * session, replication server, host registration, volume records), then the volumes, the NBD
+ * listeners and the control socket. {@link #close} stops accepting, drains in-flight I/O, closes
+ * the volumes, leaves the cluster (replication server, session, embedded ZooKeeper last) and closes
+ * the flash device. {@code close()} is idempotent and may be called from a shutdown hook.
  */
 public final class Node implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Node.class);
 
     private final NodeSettings settings;
     private final FlashDevice flash;
+    private final ClusterMembership membership;
     private final List<BlockVolume> volumes;
     private final Map<String, CachedVolume> cached;
     private final NbdServer server;
@@ -41,9 +50,10 @@ public final class Node implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
 
-    private Node(NodeSettings settings, FlashDevice flash, List<BlockVolume> volumes, NbdServer server) {
+    private Node(NodeSettings settings, FlashDevice flash, ClusterMembership membership, List<BlockVolume> volumes, NbdServer server) {
         this.settings = settings;
         this.flash = flash;
+        this.membership = membership;
         this.volumes = volumes;
         this.server = server;
         Map<String, CachedVolume> byName = new LinkedHashMap<>();
@@ -67,6 +77,14 @@ public final class Node implements AutoCloseable {
                 log.info("flash device {} opened: {} of cache, eviction {}", fs.device(),
                         ByteSize.format(flash.cache().capacityBlocks() * 4096), fs.eviction());
             }
+            ClusterMembership membership = null;
+            if (settings.cluster() != null) {
+                if (flash == null) {
+                    throw new IOException("cluster: a cluster node needs a flash device (it keeps its peers' replicas there)");
+                }
+                membership = ClusterMembership.join(settings.cluster(), flash, settings.volumes());
+                opened.addFirst(membership); // Leaves the cluster before the flash device closes.
+            }
             ExportCatalog catalog = new ExportCatalog();
             for (VolumeSpec spec : settings.volumes()) {
                 BlockVolume volume = open(spec, flash, fs);
@@ -80,7 +98,7 @@ public final class Node implements AutoCloseable {
                 flash.warnAboutUnattachedDirtyData();
             }
             NbdServer server = NbdServer.start(catalog, settings.listeners(), settings.nbd());
-            Node node = new Node(settings, flash, volumes, server);
+            Node node = new Node(settings, flash, membership, volumes, server);
             opened.add(0, server);
             if (settings.control() != null) {
                 node.control = ControlServer.start(settings.control(), node);
@@ -132,6 +150,31 @@ public final class Node implements AutoCloseable {
         return settings;
     }
 
+    /** The cluster this node joined, or null when it runs as a single host (no {@code cluster:} section). */
+    public Cluster cluster() {
+        return membership == null ? null : membership.cluster();
+    }
+
+    /** Everything of this node's cluster membership (replication server, secret-authenticated connector), or null. */
+    public ClusterMembership membership() {
+        return membership;
+    }
+
+    /** The connector to reach peers (cluster secret, this host's peer id), or null without a cluster. */
+    public PeerConnector peerConnector() {
+        return membership == null ? null : membership.peerConnector();
+    }
+
+    /** The replicas this host keeps for its peers in its flash log, or null without a cluster. */
+    public ReplicaStore replicaStore() {
+        return membership == null ? null : membership.replicaStore();
+    }
+
+    /** Peers that must hold each dirty write of {@code volume} (the config's {@code replicas}; 0 without a cluster). */
+    public int replicas(String volume) {
+        return settings.cluster() == null ? 0 : settings.cluster().replicas(volume);
+    }
+
     /** The NBD URI a client uses to reach {@code export} through {@code listener}. */
     public String uri(Listener listener, String export) {
         String name = NbdUris.encodeExport(export);
@@ -155,9 +198,7 @@ public final class Node implements AutoCloseable {
         try {
             Closeables.closeAll(control == null ? List.of(server) : List.of(control, server));
             Closeables.closeAll(volumes);
-            if (flash != null) {
-                flash.close();
-            }
+            Closeables.closeAll(Arrays.asList(membership, flash)); // null parts are skipped
             log.info("node stopped");
         } finally {
             stopped.countDown();

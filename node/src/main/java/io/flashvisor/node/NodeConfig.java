@@ -9,7 +9,7 @@ import java.util.List;
  * turns them into the settings the node runs with.
  */
 public record NodeConfig(List<ListenerConfig> listeners, List<VolumeConfig> volumes, NbdConfig nbd, FlashConfig flash,
-                         String control) {
+                         String control, ClusterConfig cluster) {
 
     public NodeConfig {
         listeners = listeners == null ? List.of() : List.copyOf(listeners);
@@ -37,9 +37,36 @@ public record NodeConfig(List<ListenerConfig> listeners, List<VolumeConfig> volu
                               @JsonProperty("dirty-low") String dirtyLow, @JsonProperty("dirty-high") String dirtyHigh) {
     }
 
+    /** @param replicas peers that hold each dirty write (write-back in a cluster): 0 (default), 1 or 2 */
     public record VolumeConfig(String name, String backing, String policy,
                                @JsonProperty("read-only") Boolean readOnly,
-                               Boolean direct, String description) {
+                               Boolean direct, String description, Integer replicas) {
+    }
+
+    /**
+     * Optional: the node joins a cluster (docs/cluster.md, "Node configuration").
+     *
+     * @param name              cluster name
+     * @param hostId            this host's id; default: the host name
+     * @param zookeeper         the ensemble's connect string, {@code host:port[,host:port...]}
+     * @param embeddedZookeeper or a ZooKeeper server inside this process (demo, tests)
+     * @param sessionTimeout    ZooKeeper session timeout, e.g. {@code 6s}
+     * @param peerListen        HOST:PORT of the replication server; port 0 = any
+     * @param peerAddress       HOST:PORT other hosts dial; default the listen address
+     * @param secretFile        file holding the cluster secret (base64); not group/world readable
+     * @param faultDomain       rack, chassis: replicas go to other fault domains first
+     */
+    public record ClusterConfig(String name, @JsonProperty("host-id") String hostId, String zookeeper,
+                                @JsonProperty("embedded-zookeeper") EmbeddedZooKeeperConfig embeddedZookeeper,
+                                @JsonProperty("session-timeout") String sessionTimeout,
+                                @JsonProperty("peer-listen") String peerListen,
+                                @JsonProperty("peer-address") String peerAddress,
+                                @JsonProperty("secret-file") String secretFile,
+                                @JsonProperty("fault-domain") String faultDomain) {
+    }
+
+    /** @param port client port on 127.0.0.1; 0 (default) = any free port */
+    public record EmbeddedZooKeeperConfig(String dir, Integer port) {
     }
 
     /**

@@ -10,11 +10,21 @@ import java.util.List;
  *
  * @param flash   the flash device, or null: then every volume is pass-through
  * @param control the control socket for status and policy commands, or null for none
+ * @param cluster the cluster this node joins, or null: a single host without ZooKeeper
  */
-public record NodeSettings(List<Listener> listeners, List<VolumeSpec> volumes, NbdServer.Settings nbd, FlashSpec flash, Path control) {
+public record NodeSettings(List<Listener> listeners, List<VolumeSpec> volumes, NbdServer.Settings nbd, FlashSpec flash, Path control,
+                           ClusterSpec cluster) {
     public NodeSettings {
         listeners = List.copyOf(listeners);
         volumes = List.copyOf(volumes);
+        if (cluster != null && flash == null) {
+            throw new IllegalArgumentException("a cluster node needs a flash device (it keeps its peers' replicas there)");
+        }
+    }
+
+    /** A single host, not in a cluster. */
+    public NodeSettings(List<Listener> listeners, List<VolumeSpec> volumes, NbdServer.Settings nbd, FlashSpec flash, Path control) {
+        this(listeners, volumes, nbd, flash, control, null);
     }
 
     /** Without flash and control socket: a pass-through node. */
