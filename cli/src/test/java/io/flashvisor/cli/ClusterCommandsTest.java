@@ -63,7 +63,7 @@ class ClusterCommandsTest {
             assertThat(volumes.out.lines().toList()).containsExactly(
                     "cluster demo, seen from host hv1 (session CONNECTED)",
                     "VOLUME               POLICY        REPLICAS OWNER                     EPOCH STATE     REPLICA SET",
-                    "vm1                  write-back           1 -                             0 CLEAN     -",
+                    "vm1                  write-back           1 hv1                           1 DEGRADED  -",
                     "vm2                  write-through        0 -                             0 CLEAN     -");
 
             Result json = run("volumes", "--control", control, "--json");

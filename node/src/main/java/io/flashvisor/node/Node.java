@@ -13,6 +13,7 @@ import io.flashvisor.nbd.Listener;
 import io.flashvisor.nbd.NbdServer;
 import io.flashvisor.node.volume.CachedVolume;
 import io.flashvisor.node.volume.FlashDevice;
+import io.flashvisor.node.volume.VolumeReplication;
 import io.flashvisor.replication.transport.PeerConnector;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -87,7 +88,8 @@ public final class Node implements AutoCloseable {
             }
             ExportCatalog catalog = new ExportCatalog();
             for (VolumeSpec spec : settings.volumes()) {
-                BlockVolume volume = open(spec, flash, fs);
+                BlockVolume volume = open(spec, flash, fs, membership,
+                        settings.cluster() == null ? 0 : settings.cluster().replicas(spec.name()));
                 opened.add(0, volume); // Volumes close before the flash device they use.
                 volumes.add(volume);
                 catalog.add(new Export(spec.name(), spec.description(), volume));
@@ -118,7 +120,8 @@ public final class Node implements AutoCloseable {
         }
     }
 
-    private static BlockVolume open(VolumeSpec spec, FlashDevice flash, FlashSpec fs) throws IOException {
+    private static BlockVolume open(VolumeSpec spec, FlashDevice flash, FlashSpec fs, ClusterMembership membership,
+                                    int replicas) throws IOException {
         BlockVolume backing;
         try {
             backing = BackingStores.open(spec.backing(), new BackingOptions(spec.readOnly(), spec.direct()));
@@ -128,8 +131,15 @@ public final class Node implements AutoCloseable {
         if (flash == null) {
             return backing;
         }
+        VolumeReplication replication = null;
         try {
-            return new CachedVolume(spec.name(), backing, flash, spec.policy(), fs.sequentialCutoff(), fs.destage());
+            replication = replicas > 0 ? VolumeOwnership.claim(membership, spec.name(), replicas) : null;
+        } catch (IOException | RuntimeException e) {
+            backing.close();
+            throw new IOException("volume '" + spec.name() + "': cannot become its owner: " + e.getMessage(), e);
+        }
+        try {
+            return new CachedVolume(spec.name(), backing, flash, spec.policy(), fs.sequentialCutoff(), fs.destage(), replication);
         } catch (IOException | RuntimeException e) {
             backing.close();
             throw new IOException("volume '" + spec.name() + "': cannot attach to flash device " + flash + ": " + e.getMessage(), e);

@@ -1,6 +1,7 @@
 package io.flashvisor.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
@@ -23,6 +24,10 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.ByteBuffer;
+import io.flashvisor.cache.engine.FlashCache;
+import io.flashvisor.cache.engine.ReplicaStore;
+import io.flashvisor.node.volume.CachedVolume;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.Base64;
@@ -51,7 +56,6 @@ class NodeClusterTest {
                 """), "a.yaml", dir))) {
             String zk = a.membership().connectString();
             Node b = Node.start(ConfigLoader.parse(config("b", "zookeeper: " + zk, "rack-2", """
-                      - {name: vm1, backing: vm1.img, policy: write-back, replicas: 2}
                       - {name: vm3, backing: vm3.img, policy: write-back, replicas: 2}
                     """), "b.yaml", dir));
             try {
@@ -71,15 +75,31 @@ class NodeClusterTest {
                 assertThat(a.membership().self().faultDomain()).isEqualTo("rack-1");
                 assertThat(b.membership().self().faultDomain()).isEqualTo("rack-2");
 
-                // One record per volume: unowned, clean, epoch 0, with the policy and replicas of the node that created it;
-                // vm1 was created by a (replicas 1) and left as it was when b, configured with replicas 2, started.
-                assertThat(b.cluster().volumes()).containsExactly(
-                        VolumeRecord.create("vm1", "write-back", 1).withVersion(0),
-                        VolumeRecord.create("vm2", "write-through", 0).withVersion(0),
-                        VolumeRecord.create("vm3", "write-back", 2).withVersion(0));
+                // One record per volume. A write-back volume with replicas is claimed by the node that serves it
+                // (epoch 1), degraded when fewer peers were live than it promises: a started before b (vm1: no peer),
+                // b found only a (vm3: one of two). vm2 (no replicas) stays unowned.
+                assertThat(b.cluster().volumes()).extracting(VolumeRecord::name, VolumeRecord::owner, VolumeRecord::epoch,
+                        VolumeRecord::state, VolumeRecord::replicaSet).containsExactly(
+                        tuple("vm1", "hv-a", 1L, VolumeState.DEGRADED, List.of()),
+                        tuple("vm2", null, 0L, VolumeState.CLEAN, List.of()),
+                        tuple("vm3", "hv-b", 1L, VolumeState.DEGRADED, List.of("hv-a")));
                 assertThat(a.replicas("vm1")).isEqualTo(1);
-                assertThat(b.replicas("vm1")).isEqualTo(2);
                 assertThat(a.replicas("vm2")).isZero();
+
+                // b's writes to vm3 reach a's flash log as replicas, and — a copy short — the backing store too.
+                CachedVolume vm3 = b.cachedVolumes().get("vm3");
+                byte[] block = new byte[4096];
+                java.util.Arrays.fill(block, (byte) 0x3c);
+                vm3.write(8192, ByteBuffer.wrap(block), false);
+                assertThat(a.replicaStore().versions(ClusterSpec.peerId("hv-b"), FlashCache.volumeId("vm3")))
+                        .extracting(ReplicaStore.Version::block).containsExactly(2L);
+                assertThat(vm3.status().health()).isEqualTo("degraded");
+                byte[] onBacking = new byte[4096];
+                try (RandomAccessFile f = new RandomAccessFile(dir.resolve("vm3.img").toFile(), "r")) {
+                    f.seek(8192);
+                    f.readFully(onBacking);
+                }
+                assertThat(onBacking).as("written through to the backing store").isEqualTo(block);
 
                 // The control socket answers hosts and volumes.
                 JsonNode hosts = control(dir.resolve("a/control.sock"), "hosts");
@@ -102,14 +122,14 @@ class NodeClusterTest {
                 assertThat(vm1.get("name").asText()).isEqualTo("vm1");
                 assertThat(vm1.get("policy").asText()).isEqualTo("write-back");
                 assertThat(vm1.get("replicas").asInt()).isEqualTo(1);
-                assertThat(vm1.get("owner").isNull()).isTrue();
-                assertThat(vm1.get("ownerLive").asBoolean()).isFalse();
-                assertThat(vm1.get("epoch").asLong()).isZero();
+                assertThat(vm1.get("owner").asText()).isEqualTo("hv-a");
+                assertThat(vm1.get("ownerLive").asBoolean()).isTrue();
+                assertThat(vm1.get("epoch").asLong()).isEqualTo(1);
                 assertThat(vm1.get("replicaSet")).isEmpty();
-                assertThat(vm1.get("state").asText()).isEqualTo(VolumeState.CLEAN.name());
+                assertThat(vm1.get("state").asText()).isEqualTo(VolumeState.DEGRADED.name());
                 assertThat(control(dir.resolve("b/control.sock"), "status").has("volumes")).isTrue();
 
-                // A claim (the lead's write path will make it) shows as owner and epoch 1.
+                // A claim shows as owner and epoch 1.
                 assertThat(ca.claimOwnership("vm2", VolumeState.ACTIVE, List.of()).won()).isTrue();
                 JsonNode vm2 = control(dir.resolve("b/control.sock"), "volumes").get("volumes").get(1);
                 assertThat(vm2.get("owner").asText()).isEqualTo("hv-a");

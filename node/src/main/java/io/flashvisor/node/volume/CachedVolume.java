@@ -818,7 +818,7 @@ public final class CachedVolume implements BlockVolume {
         Policy p = policy;
         String health = flashFailure != null ? "flash-failed"
                 : !d.health().healthy() ? "destage-failing"
-                : replication != null && replication.peers().peers().stream().anyMatch(c -> !c.isOpen()) ? "degraded"
+                : replication != null && replication.peers().degraded() ? "degraded"
                 : p != Policy.WRITE_BACK && s.dirtyBlocks() > 0 ? "draining" : "ok";
         return new VolumeStatus(name, p.configName(), health, size, s.hits(), s.misses(),
                 s.cachedBlocks() * BLOCK, s.dirtyBytes(), d.destagedBytes(), d.bytesPerSecond(), d.secondsToClean(),

@@ -13,16 +13,32 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class ReplicaSet {
     private final List<PeerClient> peers;
+    private final int promised;
+
+    /** @param peers the connected peers; as many as the volume's replicas, or fewer (degraded) */
+    public ReplicaSet(List<PeerClient> peers, int promised) {
+        this.peers = List.copyOf(peers);
+        this.promised = promised;
+    }
 
     public ReplicaSet(List<PeerClient> peers) {
-        this.peers = List.copyOf(peers);
+        this(peers, peers.size());
+    }
+
+    /** Fewer peers than promised, or one of them disconnected: a write cannot get every copy. */
+    public boolean degraded() {
+        return peers.size() < promised || peers.stream().anyMatch(p -> !p.isOpen());
     }
 
     public int size() {
         return peers.size();
     }
 
-    /** Completes when every peer has the write durable; fails with the first peer's failure. */
+    /**
+     * Completes when every promised peer has the write durable; fails with the first peer's failure,
+     * or — after the live ones have it — when fewer peers than promised exist (the caller then
+     * writes through to the backing store).
+     */
     public CompletableFuture<Void> replicate(Replicate write) {
         CompletableFuture<?>[] acks = new CompletableFuture<?>[peers.size()];
         for (int i = 0; i < acks.length; i++) {
@@ -30,7 +46,13 @@ public final class ReplicaSet {
             acks[i] = p.isOpen() ? p.replicate(write)
                     : CompletableFuture.failedFuture(new IllegalStateException("peer " + p.peerHostId() + " is disconnected"));
         }
-        return CompletableFuture.allOf(acks);
+        CompletableFuture<Void> all = CompletableFuture.allOf(acks);
+        if (peers.size() < promised) {
+            // The live peers still get their copy; the caller learns that copies are missing.
+            return all.thenCompose(v -> CompletableFuture.failedFuture(new IllegalStateException("only " + peers.size()
+                    + " of " + promised + " replica peers are live")));
+        }
+        return all;
     }
 
     /** Tells every peer it may forget the volume's writes up to {@code upToSequence}. */

@@ -1,0 +1,79 @@
+package io.flashvisor.node;
+
+import io.flashvisor.cluster.CasOutcome;
+import io.flashvisor.cluster.Cluster;
+import io.flashvisor.cluster.Member;
+import io.flashvisor.cluster.ReplicaPlacement;
+import io.flashvisor.cluster.VolumeRecord;
+import io.flashvisor.cluster.VolumeState;
+import io.flashvisor.node.volume.VolumeReplication;
+import io.flashvisor.replication.owner.ReleaseTracker;
+import io.flashvisor.replication.owner.ReplicaSet;
+import io.flashvisor.replication.transport.PeerClient;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Becoming the owner of a write-back volume with replicas: choose peers (other fault domains
+ * first, most free flash), claim the volume's record by compare-and-set (its epoch grows by one),
+ * connect to the peers, and hand the {@link io.flashvisor.node.volume.CachedVolume} what it needs
+ * ({@link VolumeReplication}).
+ *
+ * <p>Origin sequences start at {@code epoch << 40}: a new incarnation of the owner (a new epoch)
+ * numbers its writes above everything an earlier one replicated or released, so peers never take
+ * a new write for an old one. With fewer live peers than {@code replicas}, the volume starts
+ * {@code DEGRADED} with the peers it has; writes that miss a copy go through to the backing store
+ * (docs/replication.md) — never acknowledged with fewer durable copies than promised.
+ */
+final class VolumeOwnership {
+    private static final Logger LOG = LoggerFactory.getLogger(VolumeOwnership.class);
+    private static final long CONNECT_TIMEOUT_SECONDS = 10;
+
+    private VolumeOwnership() {
+    }
+
+    static VolumeReplication claim(ClusterMembership membership, String volume, int replicas) throws IOException {
+        Cluster cluster = membership.cluster();
+        List<Member> live = cluster.hosts();
+        ReplicaPlacement.Placement placement = ReplicaPlacement.choose(cluster.hostId(), replicas, live);
+        CasOutcome claimed = cluster.claimOwnership(volume, placement.complete() ? VolumeState.ACTIVE : VolumeState.DEGRADED,
+                placement.peers());
+        if (!claimed.won()) {
+            VolumeRecord r = claimed.current();
+            throw new IOException("volume '" + volume + "' is owned by live host " + r.owner() + " (epoch " + r.epoch()
+                    + "); stop it there first, or let its session expire for a takeover");
+        }
+        long epoch = claimed.current().epoch();
+        List<PeerClient> peers = new ArrayList<>();
+        try {
+            for (String peerHost : placement.peers()) {
+                Member m = live.stream().filter(x -> x.hostId().equals(peerHost)).findFirst().orElseThrow();
+                peers.add(membership.peerConnector().connect(address(m.info().peerAddress()), ClusterSpec.peerId(peerHost))
+                        .get(CONNECT_TIMEOUT_SECONDS, TimeUnit.SECONDS));
+            }
+        } catch (Exception e) {
+            peers.forEach(PeerClient::close);
+            throw new IOException("volume '" + volume + "': cannot connect to its replica peers " + placement.peers() + ": " + e, e);
+        }
+        if (!placement.complete()) {
+            LOG.warn("volume {}: only {} of {} replica peers are live; writes without every copy go through to the backing store",
+                    volume, peers.size(), replicas);
+        }
+        LOG.info("volume {}: owned by this host at epoch {}, replicas on {}", volume, epoch, placement.peers());
+        return new VolumeReplication(ClusterSpec.peerId(cluster.hostId()), () -> epoch, new ReplicaSet(peers, replicas),
+                new ReleaseTracker(epoch << 40), cluster::mayAct);
+    }
+
+    private static InetSocketAddress address(String hostPort) {
+        HostPort hp = HostPort.parse(hostPort, "peer address", new ArrayList<>());
+        if (hp == null) {
+            throw new IllegalArgumentException("bad peer address '" + hostPort + "'");
+        }
+        return new InetSocketAddress(hp.host(), hp.port());
+    }
+}
