@@ -144,8 +144,18 @@ public final class ControlServer implements AutoCloseable {
             case "volumes" -> {
                 return volumes(view());
             }
+            case "takeover" -> {
+                if (words.length != 3) {
+                    throw new IllegalArgumentException("usage: takeover VOLUME BACKING");
+                }
+                try {
+                    return Takeover.run(node, words[1], words[2]);
+                } catch (IOException e) {
+                    throw new IllegalArgumentException("takeover of " + words[1] + " failed: " + e.getMessage(), e);
+                }
+            }
             default -> throw new IllegalArgumentException("unknown command '" + words[0]
-                    + "'; commands: status, policy VOLUME POLICY, drain VOLUME SECONDS, hosts, volumes");
+                    + "'; commands: status, policy VOLUME POLICY, drain VOLUME SECONDS, hosts, volumes, takeover VOLUME BACKING");
         }
     }
 

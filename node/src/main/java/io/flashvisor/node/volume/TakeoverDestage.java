@@ -26,6 +26,12 @@ public final class TakeoverDestage {
 
     /** Returns the number of blocks written. */
     public static long run(ReplicaStore store, long origin, long volumeId, BlockVolume backing) throws IOException {
+        return run(store, origin, volumeId, backing, () -> true);
+    }
+
+    /** @param mayAct checked before every write: a holder whose own lease lapsed stops at once */
+    public static long run(ReplicaStore store, long origin, long volumeId, BlockVolume backing,
+                           java.util.function.BooleanSupplier mayAct) throws IOException {
         List<ReplicaStore.Version> versions = store.versions(origin, volumeId);
         long maxSequence = 0;
         int i = 0;
@@ -38,6 +44,9 @@ public final class TakeoverDestage {
             for (int k = i; k < j; k++) {
                 store.read(versions.get(k).location(), run.slice((k - i) * BLOCK, BLOCK));
                 maxSequence = Math.max(maxSequence, versions.get(k).originSequence());
+            }
+            if (!mayAct.getAsBoolean()) {
+                throw new IOException("takeover of volume " + Long.toHexString(volumeId) + " stopped: this host's lease lapsed");
             }
             backing.write(versions.get(i).block() * BLOCK, run, false);
             i = j;

@@ -1,0 +1,129 @@
+package io.flashvisor.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.Base64;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Two hosts (issue 4, I1): host A owns a write-back volume with {@code replicas: 1}, host B holds
+ * its replicas (and runs the embedded ZooKeeper). fio writes with crc32c headers over a slow SAN,
+ * stops at its trigger, and A is killed with SIGKILL while megabytes are dirty — only on A's flash
+ * and B's replicas. A's flash is never used again. Once A's session has expired, {@code flashvisor
+ * takeover} on B wins the volume's next epoch and destages B's replicas; the SAN image, read
+ * directly, then passes fio's verification: nothing acknowledged was lost.
+ */
+@Timeout(300)
+class ReplicaTakeoverTest {
+    private static final long MiB = 1 << 20;
+
+    @RegisterExtension
+    final TestKit kit = new TestKit();
+
+    @AfterEach
+    void stopFioFirst() {
+        CrashChecker.killWriters();
+    }
+
+    @Test
+    void aHolderTakesOverADeadOwnersVolumeAndNothingIsLost() throws Exception {
+        Path san = kit.file("san.img");
+        Tools.sparseFile(san, 128 * MiB);
+        Nbdkit slowSan = kit.nbdkit("--filter=delay", "file", san.toString(), "wdelay=2ms");
+        Path secret = kit.file("cluster.secret");
+        Files.writeString(secret, Base64.getEncoder().encodeToString("replica takeover test secret!!!!".getBytes()) + "\n");
+        Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-------"));
+        int zkPort;
+        try (ServerSocket s = new ServerSocket(0)) {
+            zkPort = s.getLocalPort();
+        }
+        // B first: it runs ZooKeeper, and it must be live when A places its replica.
+        Path ctlB = kit.file("b-ctl.sock");
+        FlashvisorProcess b = kit.node(config("b", "embedded-zookeeper: {dir: " + kit.file("zk") + ", port: " + zkPort + "}",
+                secret, ctlB, "  - {name: scratch, backing: " + kit.file("scratch.img") + "}\n", true), 1);
+        Path ctlA = kit.file("a-ctl.sock");
+        FlashvisorProcess a = kit.node(config("a", "zookeeper: 127.0.0.1:" + zkPort, secret, ctlA,
+                "  - {name: vm1, backing: \"" + slowSan.uri() + "\", policy: write-back, replicas: 1}\n", false), 1);
+        Control controlA = new Control(ctlA);
+        Control controlB = new Control(ctlB);
+        JsonNode record = record(controlB, "vm1");
+        assertThat(record.get("owner").asText()).isEqualTo("hv-a");
+        assertThat(record.get("replicaSet").get(0).asText()).isEqualTo("hv-b");
+
+        CrashChecker checker = CrashChecker.standard(kit, "takeover");
+        CrashChecker.Writer writer = checker.startWriter(FlashvisorProcess.withExport(a.uri(), "vm1"));
+        writer.writeFor(Duration.ofMillis(2500));
+        writer.stopAtTrigger();
+        JsonNode atKill = controlA.volume("vm1");
+        a.kill9();
+        System.out.println("owner killed with " + Control.summary(atKill));
+        assertThat(atKill.path("health").asText()).isEqualTo("ok");
+        assertThat(atKill.path("dirtyBytes").asLong()).as("acknowledged data not yet on the SAN at the kill").isGreaterThan(MiB);
+
+        // The SAN alone lacks acknowledged writes now (the checker would fail here)...
+        CrashChecker.Verdict before = checker.verifyOnlyFile(san);
+        System.out.println("SAN before the takeover: " + before.summary());
+        assertThat(before.clean()).as("the SAN alone misses writes before the takeover\n" + before).isFalse();
+
+        // ...until B takes over, once A's session (2 s) has expired.
+        JsonNode took = null;
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (System.nanoTime() < deadline) {
+            took = controlB.callRaw("takeover vm1 " + slowSan.uri());
+            if (!took.has("error")) {
+                break;
+            }
+            assertThat(took.get("error").asText()).contains("still owned by live host hv-a");
+            Thread.sleep(200);
+        }
+        System.out.println("takeover: " + took);
+        assertThat(took.has("error")).as("takeover: " + took).isFalse();
+        assertThat(took.get("blocksDestaged").asLong()).isPositive();
+        assertThat(took.get("released").asBoolean()).isTrue();
+        JsonNode after = record(controlB, "vm1");
+        assertThat(after.get("owner").isNull()).as("released clean: " + after).isTrue();
+        assertThat(after.get("state").asText()).isEqualTo("CLEAN");
+
+        CrashChecker.Verdict verdict = checker.verifyOnlyFile(san);
+        System.out.println("SAN after the takeover: " + verdict.summary());
+        assertThat(verdict.clean()).as("every acknowledged write is on the SAN\n" + verdict).isTrue();
+        assertThat(b.stop(Duration.ofSeconds(40))).isZero();
+    }
+
+    private static JsonNode record(Control control, String volume) {
+        for (JsonNode v : control.call("volumes").get("volumes")) {
+            if (v.get("name").asText().equals(volume)) {
+                return v;
+            }
+        }
+        throw new AssertionError("no volume record " + volume);
+    }
+
+    private String config(String host, String zookeeper, Path secret, Path ctl, String volumes, boolean pass) throws Exception {
+        if (pass) {
+            Tools.sparseFile(kit.file("scratch.img"), 16 * MiB);
+        }
+        return """
+                listeners: [{unix: %1$s}]
+                control: %2$s
+                flash: {device: %3$s, size: 128M}
+                cluster:
+                  name: it
+                  host-id: hv-%4$s
+                  %5$s
+                  session-timeout: 2s
+                  peer-listen: 127.0.0.1:0
+                  secret-file: %6$s
+                volumes:
+                %7$s""".formatted(kit.file(host + "-nbd.sock"), ctl, kit.file(host + "-flash.img"), host, zookeeper, secret, volumes);
+    }
+}

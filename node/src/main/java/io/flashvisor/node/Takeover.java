@@ -1,0 +1,69 @@
+package io.flashvisor.node;
+
+import io.flashvisor.backing.BackingOptions;
+import io.flashvisor.backing.BackingStores;
+import io.flashvisor.cache.engine.FlashCache;
+import io.flashvisor.cluster.CasOutcome;
+import io.flashvisor.cluster.Cluster;
+import io.flashvisor.cluster.VolumeRecord;
+import io.flashvisor.common.BlockVolume;
+import io.flashvisor.node.volume.TakeoverDestage;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A replica holder takes over a volume whose owner died (issue 4, item 5; started by the operator
+ * with {@code flashvisor takeover} for now): win the volume's next epoch by compare-and-set — which
+ * the cluster grants only once the old owner's session has expired, so it is fenced — then write
+ * the newest replica of every block to the backing store ({@link TakeoverDestage}), flush, release,
+ * and give the volume up clean (epoch + 1 again), so any host can serve it next (I3: the backing
+ * store now holds every acknowledged write).
+ */
+final class Takeover {
+    private static final Logger LOG = LoggerFactory.getLogger(Takeover.class);
+
+    private Takeover() {
+    }
+
+    static Map<String, Object> run(Node node, String volume, String backingUri) throws IOException {
+        Cluster cluster = node.cluster();
+        if (cluster == null) {
+            throw new IllegalArgumentException("this node is not in a cluster (its config has no 'cluster:' section)");
+        }
+        VolumeRecord before = cluster.volume(volume).orElseThrow(() -> new IllegalArgumentException("no volume record '" + volume + "'"));
+        if (before.owner() == null) {
+            throw new IllegalArgumentException("volume '" + volume + "' has no owner (epoch " + before.epoch() + "): nothing to take over");
+        }
+        if (before.owner().equals(cluster.hostId())) {
+            throw new IllegalArgumentException("volume '" + volume + "' is owned by this host");
+        }
+        CasOutcome won = cluster.takeOver(volume, List.of());
+        if (!won.won()) {
+            throw new IllegalArgumentException("volume '" + volume + "' is still owned by live host " + won.current().owner()
+                    + " (epoch " + won.current().epoch() + "); a takeover waits until its session has expired");
+        }
+        long start = System.nanoTime();
+        long blocks;
+        try (BlockVolume backing = BackingStores.open(backingUri, new BackingOptions(false, false))) {
+            blocks = TakeoverDestage.run(node.replicaStore(), ClusterSpec.peerId(before.owner()), FlashCache.volumeId(volume),
+                    backing, cluster::mayAct);
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        VolumeRecord taken = won.current();
+        CasOutcome released = cluster.compareAndSet(taken, taken.released());
+        LOG.info("took over volume {} from {} at epoch {}: {} blocks destaged in {} s; released: {}", volume, before.owner(),
+                taken.epoch(), blocks, String.format("%.3f", seconds), released.won());
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("volume", volume);
+        r.put("previousOwner", before.owner());
+        r.put("epoch", taken.epoch());
+        r.put("blocksDestaged", blocks);
+        r.put("seconds", seconds);
+        r.put("released", released.won());
+        return r;
+    }
+}
