@@ -20,7 +20,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * stops at its trigger, and A is killed with SIGKILL while megabytes are dirty — only on A's flash
  * and B's replicas. A's flash is never used again. Once A's session has expired, {@code flashvisor
  * takeover} on B wins the volume's next epoch and destages B's replicas; the SAN image, read
- * directly, then passes fio's verification: nothing acknowledged was lost.
+ * directly, then passes fio's verification: nothing acknowledged was lost. When A comes back with its
+ * old flash, it discards its now stale dirty data instead of destaging it over newer data (I2).
  */
 @Timeout(300)
 class ReplicaTakeoverTest {
@@ -51,8 +52,9 @@ class ReplicaTakeoverTest {
         FlashvisorProcess b = kit.node(config("b", "embedded-zookeeper: {dir: " + kit.file("zk") + ", port: " + zkPort + "}",
                 secret, ctlB, "  - {name: scratch, backing: " + kit.file("scratch.img") + "}\n", true), 1);
         Path ctlA = kit.file("a-ctl.sock");
-        FlashvisorProcess a = kit.node(config("a", "zookeeper: 127.0.0.1:" + zkPort, secret, ctlA,
-                "  - {name: vm1, backing: \"" + slowSan.uri() + "\", policy: write-back, replicas: 1}\n", false), 1);
+        String configA = config("a", "zookeeper: 127.0.0.1:" + zkPort, secret, ctlA,
+                "  - {name: vm1, backing: \"" + slowSan.uri() + "\", policy: write-back, replicas: 1}\n", false);
+        FlashvisorProcess a = kit.node(configA, 1);
         Control controlA = new Control(ctlA);
         Control controlB = new Control(ctlB);
         JsonNode record = record(controlB, "vm1");
@@ -96,6 +98,24 @@ class ReplicaTakeoverTest {
         CrashChecker.Verdict verdict = checker.verifyOnlyFile(san);
         System.out.println("SAN after the takeover: " + verdict.summary());
         assertThat(verdict.clean()).as("every acknowledged write is on the SAN\n" + verdict).isTrue();
+
+        // A returns with its old flash: its dirty data is stale now (I2). Newer data lands on the SAN meanwhile
+        // (zeroes, written directly); A must discard its copy instead of destaging it over them.
+        try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(san, java.nio.file.StandardOpenOption.WRITE)) {
+            f.write(java.nio.ByteBuffer.allocate((int) (64 * MiB)), 0);
+            f.force(true);
+        }
+        FlashvisorProcess returned = kit.node(configA, 1);
+        JsonNode vm1 = controlA.volume("vm1");
+        assertThat(vm1.path("dirtyBytes").asLong()).as("stale dirty data discarded: " + Control.summary(vm1)).isZero();
+        assertThat(returned.stderr()).contains("are stale");
+        assertThat(returned.stop(Duration.ofSeconds(40))).isZero();
+        byte[] head = java.nio.file.Files.readAllBytes(san);
+        for (int i = 0; i < 64 * MiB; i++) {
+            if (head[i] != 0) {
+                throw new AssertionError("byte " + i + " of the SAN was overwritten by the returning host's stale data");
+            }
+        }
         assertThat(b.stop(Duration.ofSeconds(40))).isZero();
     }
 

@@ -133,6 +133,9 @@ public final class Node implements AutoCloseable {
         }
         VolumeReplication replication = null;
         try {
+            if (replicas > 0) { // Only a volume with replicas can have been taken over by another host.
+                VolumeOwnership.reconcile(membership.cluster(), flash.cache().attach(spec.name()), backing.size());
+            }
             replication = replicas > 0 ? VolumeOwnership.claim(membership, spec.name(), replicas) : null;
         } catch (IOException | RuntimeException e) {
             backing.close();

@@ -1,5 +1,6 @@
 package io.flashvisor.node;
 
+import io.flashvisor.cache.engine.VolumeCache;
 import io.flashvisor.cluster.CasOutcome;
 import io.flashvisor.cluster.Cluster;
 import io.flashvisor.cluster.Member;
@@ -14,6 +15,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,6 +37,41 @@ final class VolumeOwnership {
     private static final long CONNECT_TIMEOUT_SECONDS = 10;
 
     private VolumeOwnership() {
+    }
+
+    /**
+     * A returning host (issue 4, item 6): dirty data its flash log recovered for {@code volume} is
+     * current only if the volume's record still names this host as owner — then nobody took the
+     * volume over while this host was away, and this host's copy is the newest. Otherwise a holder
+     * took over (and destaged every acknowledged write), so this data is stale: destaging it would
+     * write older data over newer (I2). It is discarded before the destager starts.
+     */
+    static void reconcile(Cluster cluster, VolumeCache cache, long volumeBytes) throws IOException {
+        long dirty = cache.dirtyBytes();
+        if (dirty == 0) {
+            return;
+        }
+        VolumeRecord record = cluster.volume(cache.name()).orElse(null);
+        if (record != null && cluster.hostId().equals(record.owner())) {
+            LOG.info("volume {}: {} dirty bytes recovered from flash are current (this host is still the owner, epoch {})",
+                    cache.name(), dirty, record.epoch());
+            return;
+        }
+        LOG.warn("volume {}: {} dirty bytes recovered from flash are stale — the volume was taken over while this host was"
+                + " away (owner now {}, epoch {}); discarding them", cache.name(), dirty,
+                record == null ? "unknown" : record.owner(), record == null ? -1 : record.epoch());
+        long blocks = (volumeBytes + 4095) / 4096;
+        int chunk = 1 << 30;
+        try {
+            for (long first = 0; first < blocks; first += chunk) {
+                cache.invalidate(first, (int) Math.min(chunk, blocks - first)).get();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted discarding stale data of volume " + cache.name(), e);
+        } catch (ExecutionException e) {
+            throw new IOException("cannot discard stale data of volume " + cache.name() + ": " + e.getCause(), e.getCause());
+        }
     }
 
     static VolumeReplication claim(ClusterMembership membership, String volume, int replicas) throws IOException {
