@@ -4,14 +4,20 @@ import io.flashvisor.cache.engine.ReplicaStore;
 import io.flashvisor.common.BlockVolume;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The destage a replica holder runs when it has taken over a dead owner's volume (issue 4, item
  * 5): the newest replica version of every block goes to the backing store — neighbouring blocks
- * in one write — then the backing store is flushed, and only then are the replicas released here.
+ * in one write, {@value #WRITES_IN_FLIGHT} writes in flight — then the backing store is flushed, and only then are the replicas released here.
  * Nothing older than what the holder has can be written: the holder's versions are the newest per
  * block by the origin's sequence, and the caller runs this only after winning the volume's next
  * epoch (the old owner is fenced: it destages nothing more).
@@ -20,6 +26,7 @@ public final class TakeoverDestage {
     private static final Logger LOG = LoggerFactory.getLogger(TakeoverDestage.class);
     private static final int BLOCK = 4096;
     private static final int MAX_RUN = 256;
+    private static final int WRITES_IN_FLIGHT = 16;
 
     private TakeoverDestage() {
     }
@@ -34,22 +41,42 @@ public final class TakeoverDestage {
                            java.util.function.BooleanSupplier mayAct) throws IOException {
         List<ReplicaStore.Version> versions = store.versions(origin, volumeId);
         long maxSequence = 0;
-        int i = 0;
-        while (i < versions.size()) {
-            int j = i + 1;
-            while (j < versions.size() && j - i < MAX_RUN && versions.get(j).block() == versions.get(j - 1).block() + 1) {
-                j++;
+        for (ReplicaStore.Version v : versions) {
+            maxSequence = Math.max(maxSequence, v.originSequence());
+        }
+        // Each block is written once, with its newest version, so runs may go in any order: in parallel.
+        Semaphore slots = new Semaphore(WRITES_IN_FLIGHT);
+        List<Future<?>> writes = new ArrayList<>();
+        try (ExecutorService writers = Executors.newVirtualThreadPerTaskExecutor()) {
+            int i = 0;
+            while (i < versions.size()) {
+                int j = i + 1;
+                while (j < versions.size() && j - i < MAX_RUN && versions.get(j).block() == versions.get(j - 1).block() + 1) {
+                    j++;
+                }
+                if (!mayAct.getAsBoolean()) {
+                    throw new IOException("takeover of volume " + Long.toHexString(volumeId) + " stopped: this host's lease lapsed");
+                }
+                List<ReplicaStore.Version> run = versions.subList(i, j);
+                slots.acquireUninterruptibly();
+                writes.add(writers.submit(() -> {
+                    try {
+                        writeRun(store, run, backing);
+                        return null;
+                    } finally {
+                        slots.release();
+                    }
+                }));
+                i = j;
             }
-            ByteBuffer run = ByteBuffer.allocate((j - i) * BLOCK);
-            for (int k = i; k < j; k++) {
-                store.read(versions.get(k).location(), run.slice((k - i) * BLOCK, BLOCK));
-                maxSequence = Math.max(maxSequence, versions.get(k).originSequence());
+            for (Future<?> w : writes) {
+                w.get();
             }
-            if (!mayAct.getAsBoolean()) {
-                throw new IOException("takeover of volume " + Long.toHexString(volumeId) + " stopped: this host's lease lapsed");
-            }
-            backing.write(versions.get(i).block() * BLOCK, run, false);
-            i = j;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("takeover of volume " + Long.toHexString(volumeId) + " interrupted", e);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
         }
         backing.flush();
         if (!versions.isEmpty()) {
@@ -58,5 +85,13 @@ public final class TakeoverDestage {
         LOG.info("takeover destage of volume {} from host {}: {} blocks written to the backing store and released",
                 Long.toHexString(volumeId), origin, versions.size());
         return versions.size();
+    }
+
+    private static void writeRun(ReplicaStore store, List<ReplicaStore.Version> run, BlockVolume backing) throws IOException {
+        ByteBuffer data = ByteBuffer.allocate(run.size() * BLOCK);
+        for (int k = 0; k < run.size(); k++) {
+            store.read(run.get(k).location(), data.slice(k * BLOCK, BLOCK));
+        }
+        backing.write(run.getFirst().block() * BLOCK, data, false);
     }
 }
