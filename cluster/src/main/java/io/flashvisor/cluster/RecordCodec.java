@@ -23,7 +23,7 @@ final class RecordCodec {
 
     /** Stored form of {@link VolumeRecord}, without the version. */
     record VolumeJson(int format, String name, String policy, int replicas, String owner, long ownerSession, long epoch,
-                      List<String> replicaSet, VolumeState state) {
+                      List<String> replicaSet, VolumeState state, String backing) {
     }
 
     private RecordCodec() {
@@ -35,7 +35,7 @@ final class RecordCodec {
 
     static byte[] encode(VolumeRecord v) {
         return write(new VolumeJson(FORMAT, v.name(), v.policy(), v.replicas(), v.owner(), v.ownerSession(), v.epoch(),
-                v.replicaSet(), v.state()));
+                v.replicaSet(), v.state(), v.backing()));
     }
 
     static HostInfo decodeHost(String path, byte[] data) {
@@ -53,7 +53,7 @@ final class RecordCodec {
         checkFormat(path, j.format());
         try {
             return new VolumeRecord(j.name(), j.policy(), j.replicas(), j.owner(), j.ownerSession(), j.epoch(),
-                    j.replicaSet() == null ? List.of() : j.replicaSet(), j.state(), version);
+                    j.replicaSet() == null ? List.of() : j.replicaSet(), j.state(), version, j.backing());
         } catch (RuntimeException e) {
             throw corrupt(path, e);
         }

@@ -19,9 +19,12 @@ import java.util.Objects;
  * @param state        see {@link VolumeState}
  * @param version      the store's version of this record (ZooKeeper's stat version); -1 if the
  *                     record has not been stored. Not part of the stored data.
+ * @param backing      the backing store every host reaches the volume's data at (a shared SAN path
+ *                     or NBD URI), so that a replica holder can destage a dead owner's writes; null
+ *                     when unknown
  */
 public record VolumeRecord(String name, String policy, int replicas, String owner, long ownerSession, long epoch,
-                           List<String> replicaSet, VolumeState state, long version) {
+                           List<String> replicaSet, VolumeState state, long version, String backing) {
     public static final long NOT_STORED = -1;
 
     public VolumeRecord {
@@ -50,6 +53,17 @@ public record VolumeRecord(String name, String policy, int replicas, String owne
         }
     }
 
+    /** A record without a known backing store. */
+    public VolumeRecord(String name, String policy, int replicas, String owner, long ownerSession, long epoch,
+                        List<String> replicaSet, VolumeState state, long version) {
+        this(name, policy, replicas, owner, ownerSession, epoch, replicaSet, state, version, null);
+    }
+
+    /** The same record, naming its backing store. */
+    public VolumeRecord withBacking(String uri) {
+        return new VolumeRecord(name, policy, replicas, owner, ownerSession, epoch, replicaSet, state, version, uri);
+    }
+
     /** A new, unowned, clean volume at epoch 0, ready for {@link Cluster#createVolume}. */
     public static VolumeRecord create(String name, String policy, int replicas) {
         return new VolumeRecord(name, policy, replicas, null, 0, 0, List.of(), VolumeState.CLEAN, NOT_STORED);
@@ -61,21 +75,21 @@ public record VolumeRecord(String name, String policy, int replicas, String owne
 
     /** The next record after {@code host} (in {@code session}) claimed it: the epoch grows by one. */
     public VolumeRecord claimedBy(String host, long session, VolumeState newState, List<String> newReplicaSet) {
-        return new VolumeRecord(name, policy, replicas, host, session, epoch + 1, newReplicaSet, newState, version);
+        return new VolumeRecord(name, policy, replicas, host, session, epoch + 1, newReplicaSet, newState, version, backing);
     }
 
     /** Same owner and epoch, new state and replica set (the owner reports degradation, repair, clean). */
     public VolumeRecord withState(VolumeState newState, List<String> newReplicaSet) {
-        return new VolumeRecord(name, policy, replicas, owner, ownerSession, epoch, newReplicaSet, newState, version);
+        return new VolumeRecord(name, policy, replicas, owner, ownerSession, epoch, newReplicaSet, newState, version, backing);
     }
 
     /** Gives up ownership (e.g. after the VM stopped and the volume is clean): the epoch grows by one. */
     public VolumeRecord released() {
-        return new VolumeRecord(name, policy, replicas, null, 0, epoch + 1, List.of(), VolumeState.CLEAN, version);
+        return new VolumeRecord(name, policy, replicas, null, 0, epoch + 1, List.of(), VolumeState.CLEAN, version, backing);
     }
 
     public VolumeRecord withVersion(long newVersion) {
-        return new VolumeRecord(name, policy, replicas, owner, ownerSession, epoch, replicaSet, state, newVersion);
+        return new VolumeRecord(name, policy, replicas, owner, ownerSession, epoch, replicaSet, state, newVersion, backing);
     }
 
     /** True when both records say the same thing, whatever their versions. */

@@ -130,7 +130,7 @@ public final class ClusterMembership implements AutoCloseable {
     private static void ensureRecord(Cluster cluster, VolumeSpec v, int replicas) throws IOException {
         String policy = v.policy().configName();
         try {
-            VolumeRecord created = cluster.createVolume(VolumeRecord.create(v.name(), policy, replicas));
+            VolumeRecord created = cluster.createVolume(VolumeRecord.create(v.name(), policy, replicas).withBacking(v.backing()));
             LOG.info("volume {}: record created (policy {}, replicas {})", v.name(), created.policy(), created.replicas());
         } catch (ClusterException e) {
             if (e.reason() != ClusterException.Reason.ALREADY_EXISTS) {

@@ -27,10 +27,11 @@ import java.util.Objects;
  * @param faultDomain     this host's fault domain (rack, chassis)
  * @param replicas        per volume name: peers that must hold each dirty write (0, 1 or 2); volumes
  *                        not named here have 0
+ * @param autoTakeover    take over a dead owner's volume when this host holds its replicas
  */
 public record ClusterSpec(String name, String hostId, String zookeeper, EmbeddedZooKeeperSpec embeddedZooKeeper,
                           Duration sessionTimeout, HostPort peerListen, HostPort peerAddress, Path secretFile,
-                          ClusterSecret secret, String faultDomain, Map<String, Integer> replicas) {
+                          ClusterSecret secret, String faultDomain, Map<String, Integer> replicas, boolean autoTakeover) {
     public static final Duration DEFAULT_SESSION_TIMEOUT = Duration.ofSeconds(6);
     public static final String DEFAULT_FAULT_DOMAIN = "default";
 

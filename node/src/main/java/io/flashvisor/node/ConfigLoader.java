@@ -268,7 +268,7 @@ public final class ConfigLoader {
                 return null;
             }
             return new ClusterSpec(c.name(), hostId, zookeeper, embedded, sessionTimeout, listen, address, secretFile, secret,
-                    faultDomain, replicas);
+                    faultDomain, replicas, !Boolean.FALSE.equals(c.autoTakeover()));
         }
 
         private String zookeeper(String connect) {

@@ -48,6 +48,7 @@ public final class Node implements AutoCloseable {
     private final Map<String, CachedVolume> cached;
     private final NbdServer server;
     private volatile ControlServer control;
+    private volatile TakeoverWatcher watcher;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
 
@@ -105,6 +106,9 @@ public final class Node implements AutoCloseable {
             if (settings.control() != null) {
                 node.control = ControlServer.start(settings.control(), node);
                 log.info("control socket {}", settings.control());
+            }
+            if (membership != null && settings.cluster().autoTakeover()) {
+                node.watcher = TakeoverWatcher.start(node);
             }
             for (Listener l : settings.listeners()) {
                 log.info("listening on {} uri={}", l, node.uri(l, ""));
@@ -209,6 +213,9 @@ public final class Node implements AutoCloseable {
         }
         log.info("node stopping: draining in-flight requests");
         try {
+            if (watcher != null) {
+                watcher.close();
+            }
             Closeables.closeAll(control == null ? List.of(server) : List.of(control, server));
             Closeables.closeAll(volumes);
             Closeables.closeAll(Arrays.asList(membership, flash)); // null parts are skipped

@@ -55,6 +55,7 @@ public record NodeConfig(List<ListenerConfig> listeners, List<VolumeConfig> volu
      * @param peerAddress       HOST:PORT other hosts dial; default the listen address
      * @param secretFile        file holding the cluster secret (base64); not group/world readable
      * @param faultDomain       rack, chassis: replicas go to other fault domains first
+     * @param autoTakeover      take over a dead owner's volume automatically when this host holds its replicas (default true)
      */
     public record ClusterConfig(String name, @JsonProperty("host-id") String hostId, String zookeeper,
                                 @JsonProperty("embedded-zookeeper") EmbeddedZooKeeperConfig embeddedZookeeper,
@@ -62,7 +63,8 @@ public record NodeConfig(List<ListenerConfig> listeners, List<VolumeConfig> volu
                                 @JsonProperty("peer-listen") String peerListen,
                                 @JsonProperty("peer-address") String peerAddress,
                                 @JsonProperty("secret-file") String secretFile,
-                                @JsonProperty("fault-domain") String faultDomain) {
+                                @JsonProperty("fault-domain") String faultDomain,
+                                @JsonProperty("auto-takeover") Boolean autoTakeover) {
     }
 
     /** @param port client port on 127.0.0.1; 0 (default) = any free port */
