@@ -8,6 +8,18 @@ public final class Closeables {
     private Closeables() {
     }
 
+    /**
+     * Cleanup after a failed start: closes every resource and attaches any failure to
+     * {@code primary} (the reason the start failed), which the caller then rethrows.
+     */
+    public static void closeAllAfter(Throwable primary, Iterable<? extends AutoCloseable> resources) {
+        try {
+            closeAll(resources);
+        } catch (IOException | RuntimeException | Error suppressed) {
+            primary.addSuppressed(suppressed);
+        }
+    }
+
     public static void closeAll(Iterable<? extends AutoCloseable> resources) throws IOException {
         Throwable first = null;
         for (AutoCloseable r : resources) {

@@ -117,11 +117,7 @@ public final class ClusterMembership implements AutoCloseable {
             }
             return new ClusterMembership(spec, embedded, connect, cluster, replication, connector, store, self);
         } catch (IOException | RuntimeException e) {
-            try {
-                Closeables.closeAll(opened);
-            } catch (IOException | RuntimeException suppressed) {
-                e.addSuppressed(suppressed);
-            }
+            Closeables.closeAllAfter(e, opened);
             throw e;
         }
     }

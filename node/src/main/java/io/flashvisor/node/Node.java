@@ -115,11 +115,7 @@ public final class Node implements AutoCloseable {
             }
             return node;
         } catch (IOException | RuntimeException e) {
-            try {
-                Closeables.closeAll(opened);
-            } catch (IOException | RuntimeException suppressed) {
-                e.addSuppressed(suppressed);
-            }
+            Closeables.closeAllAfter(e, opened);
             throw e;
         }
     }
