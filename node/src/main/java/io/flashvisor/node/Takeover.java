@@ -46,6 +46,8 @@ final class Takeover {
             throw new IllegalArgumentException("volume '" + volume + "' is still owned by live host " + won.current().owner()
                     + " (epoch " + won.current().epoch() + "); a takeover waits until its session has expired");
         }
+        // A stale owner that wakes up now gets STALE_EPOCH from this host for anything it still sends.
+        node.replicaStore().noteEpoch(FlashCache.volumeId(volume), (int) won.current().epoch());
         long start = System.nanoTime();
         long blocks;
         try (BlockVolume backing = BackingStores.open(backingUri, new BackingOptions(false, false))) {

@@ -79,6 +79,11 @@ final class ReplicaIndex {
         });
     }
 
+    /** Raises the highest ownership epoch known for {@code volumeId} (a takeover here won {@code epoch}). */
+    void noteEpoch(long volumeId, int epoch) {
+        epochs.merge(volumeId, epoch, Math::max);
+    }
+
     /** The highest ownership epoch seen in replicas of {@code volumeId}, or -1. */
     int highestEpoch(long volumeId) {
         return epochs.getOrDefault(volumeId, -1);

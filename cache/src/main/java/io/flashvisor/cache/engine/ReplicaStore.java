@@ -139,6 +139,21 @@ public final class ReplicaStore {
         }
     }
 
+    /**
+     * This host won {@code epoch} of {@code volumeId} (a takeover): from now on replicas and
+     * releases of older epochs are refused here too, even from an origin this host never heard
+     * from at that epoch. Kept in memory (the cluster's lease is the fence that survives restarts).
+     */
+    public void noteEpoch(long volumeId, int epoch) {
+        CacheIndex ci = cache.ci;
+        ci.lock.lock();
+        try {
+            ci.replicas.noteEpoch(volumeId, epoch);
+        } finally {
+            ci.lock.unlock();
+        }
+    }
+
     /** Live replica blocks of all origins. */
     public long liveBlocks() {
         CacheIndex ci = cache.ci;
