@@ -136,7 +136,8 @@ public final class Node implements AutoCloseable {
             if (replicas > 0) { // Only a volume with replicas can have been taken over by another host.
                 VolumeOwnership.reconcile(membership.cluster(), flash.cache().attach(spec.name()), backing.size());
             }
-            replication = replicas > 0 ? VolumeOwnership.claim(membership, spec.name(), replicas) : null;
+            replication = replicas > 0 ? VolumeOwnership.claim(membership, spec.name(), replicas,
+                    flash.cache().attach(spec.name()).dirtyBlocks() > 0) : null;
         } catch (IOException | RuntimeException e) {
             backing.close();
             throw new IOException("volume '" + spec.name() + "': cannot become its owner: " + e.getMessage(), e);

@@ -25,6 +25,7 @@ import org.slf4j.LoggerFactory;
  */
 final class Takeover {
     private static final Logger LOG = LoggerFactory.getLogger(Takeover.class);
+    private static final java.util.Set<String> RUNNING = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private Takeover() {
     }
@@ -46,22 +47,51 @@ final class Takeover {
             throw new IllegalArgumentException("volume '" + volume + "' is still owned by live host " + won.current().owner()
                     + " (epoch " + won.current().epoch() + "); a takeover waits until its session has expired");
         }
-        // A stale owner that wakes up now gets STALE_EPOCH from this host for anything it still sends.
-        node.replicaStore().noteEpoch(FlashCache.volumeId(volume), (int) won.current().epoch());
+        return finish(node, volume, backingUri, won.current(), ClusterSpec.peerId(before.owner()), before.owner());
+    }
+
+    /**
+     * Finishes a takeover this host won earlier but did not complete (its lease lapsed mid-way, or it
+     * restarted): claims the volume again — in a new session the epoch grows — and destages what it
+     * holds of {@code origin}'s writes.
+     */
+    static Map<String, Object> resume(Node node, String volume, String backingUri, long origin) throws IOException {
+        CasOutcome won = node.cluster().takeOver(volume, List.of());
+        if (!won.won()) {
+            throw new IllegalArgumentException("volume '" + volume + "' is owned by " + won.current().owner() + " now");
+        }
+        return finish(node, volume, backingUri, won.current(), origin, Long.toHexString(origin));
+    }
+
+    /** True while this process is taking {@code volume} over. */
+    static boolean running(String volume) {
+        return RUNNING.contains(volume);
+    }
+
+    private static Map<String, Object> finish(Node node, String volume, String backingUri, VolumeRecord taken, long origin,
+                                              String previousOwner) throws IOException {
+        if (!RUNNING.add(volume)) {
+            throw new IllegalArgumentException("a takeover of volume '" + volume + "' is already running");
+        }
+        Cluster cluster = node.cluster();
         long start = System.nanoTime();
         long blocks;
-        try (BlockVolume backing = BackingStores.open(backingUri, new BackingOptions(false, false))) {
-            blocks = TakeoverDestage.run(node.replicaStore(), ClusterSpec.peerId(before.owner()), FlashCache.volumeId(volume),
-                    backing, cluster::mayAct);
+        try {
+            // A stale owner that wakes up now gets STALE_EPOCH from this host for anything it still sends.
+            node.replicaStore().noteEpoch(FlashCache.volumeId(volume), (int) taken.epoch());
+            try (BlockVolume backing = BackingStores.open(backingUri, new BackingOptions(false, false))) {
+                blocks = TakeoverDestage.run(node.replicaStore(), origin, FlashCache.volumeId(volume), backing, cluster::mayAct);
+            }
+        } finally {
+            RUNNING.remove(volume);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        VolumeRecord taken = won.current();
         CasOutcome released = cluster.compareAndSet(taken, taken.released());
-        LOG.info("took over volume {} from {} at epoch {}: {} blocks destaged in {} s; released: {}", volume, before.owner(),
+        LOG.info("took over volume {} from {} at epoch {}: {} blocks destaged in {} s; released: {}", volume, previousOwner,
                 taken.epoch(), blocks, String.format("%.3f", seconds), released.won());
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("volume", volume);
-        r.put("previousOwner", before.owner());
+        r.put("previousOwner", previousOwner);
         r.put("epoch", taken.epoch());
         r.put("blocksDestaged", blocks);
         r.put("seconds", seconds);

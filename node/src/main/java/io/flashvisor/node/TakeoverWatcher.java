@@ -5,6 +5,7 @@ import io.flashvisor.cache.engine.ReplicaStore;
 import io.flashvisor.cluster.Cluster;
 import io.flashvisor.cluster.Member;
 import io.flashvisor.cluster.VolumeRecord;
+import io.flashvisor.cluster.VolumeState;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,8 +19,11 @@ import org.slf4j.LoggerFactory;
  *     replicas is taken over ({@link Takeover}): win the next epoch, destage, release. With two
  *     holders both try; the compare-and-set lets exactly one win.</li>
  * <li><b>Obsolete replicas</b>: replicas of a volume whose record no longer names their origin as
- *     owner (another host took it over and destaged, or it was released clean) can never be needed
- *     again; they are released so the cleaner can reuse their segments.</li>
+ *     owner and is not in TAKEOVER (the takeover finished: it was destaged and released clean, or
+ *     served since) can never be needed again; they are released so the cleaner can reuse their
+ *     segments. During a TAKEOVER every holder keeps its copy: the winner may still fail.</li>
+ * <li><b>Resume</b>: a takeover this host won but did not finish (its lease lapsed mid-way, it
+ *     crashed and came back) is finished, claiming the volume again in the new session.</li>
  * </ul>
  * Polling, not watches: a second of delay is small next to the session timeout a takeover must
  * wait for anyway, and a poll cannot miss an event.
@@ -72,6 +76,13 @@ final class TakeoverWatcher implements AutoCloseable {
             long volumeId = e.getKey();
             for (long origin : store.origins(volumeId)) {
                 boolean originOwns = r.owner() != null && ClusterSpec.peerId(r.owner()) == origin;
+                if (!originOwns && r.state() == VolumeState.TAKEOVER) {
+                    // Another holder (or this one, see below) is taking over: keep these until it has finished.
+                    if (r.owner().equals(cluster.hostId()) && !Takeover.running(r.name())) {
+                        resume(r, origin);
+                    }
+                    continue;
+                }
                 if (!originOwns) {
                     LOG.info("volume {}: releasing obsolete replicas of host {} (owner now {}, epoch {})", r.name(),
                             Long.toHexString(origin), r.owner(), r.epoch());
@@ -93,6 +104,18 @@ final class TakeoverWatcher implements AutoCloseable {
                     LOG.info("volume {}: takeover not done now: {}", r.name(), ex.getMessage());
                 }
             }
+        }
+    }
+
+    /** A takeover of this host's that stopped (lease lapsed, crash, restart): finish it. */
+    private void resume(VolumeRecord r, long origin) {
+        if (r.backing() == null) {
+            return;
+        }
+        try {
+            Takeover.resume(node, r.name(), r.backing(), origin);
+        } catch (IllegalArgumentException | java.io.IOException ex) {
+            LOG.info("volume {}: takeover not resumed now: {}", r.name(), ex.getMessage());
         }
     }
 

@@ -57,6 +57,13 @@ final class VolumeOwnership {
                     cache.name(), dirty, record.epoch());
             return;
         }
+        if (record != null && record.state() == VolumeState.TAKEOVER) {
+            // A holder won the volume but has not finished destaging (it may have died or been fenced mid-way):
+            // this host's copy may be the only complete one left. Keep it; claim() decides who serves.
+            LOG.warn("volume {}: {} dirty bytes recovered from flash are kept: host {} took the volume over (epoch {}) but has"
+                    + " not finished", cache.name(), dirty, record.owner(), record.epoch());
+            return;
+        }
         LOG.warn("volume {}: {} dirty bytes recovered from flash are stale — the volume was taken over while this host was"
                 + " away (owner now {}, epoch {}); discarding them", cache.name(), dirty,
                 record == null ? "unknown" : record.owner(), record == null ? -1 : record.epoch());
@@ -74,10 +81,24 @@ final class VolumeOwnership {
         }
     }
 
-    static VolumeReplication claim(ClusterMembership membership, String volume, int replicas) throws IOException {
+    /**
+     * @param hasOwnDirtyData this host recovered dirty data for the volume (it owned it before and a takeover
+     *                        did not finish): it may claim it back and destage its own, complete copy
+     */
+    static VolumeReplication claim(ClusterMembership membership, String volume, int replicas, boolean hasOwnDirtyData)
+            throws IOException {
         Cluster cluster = membership.cluster();
         List<Member> live = cluster.hosts();
         ReplicaPlacement.Placement placement = ReplicaPlacement.choose(cluster.hostId(), replicas, live);
+        VolumeRecord current = cluster.volume(volume).orElse(null);
+        if (current != null && current.owner() != null && !current.owner().equals(cluster.hostId())
+                && current.state() != VolumeState.CLEAN && !hasOwnDirtyData) {
+            // A dead owner's acknowledged writes are on its replica holders, not on the backing store yet: serving
+            // now would read stale data (I3), and its holders would then drop those writes as obsolete (I1).
+            throw new IOException("volume '" + volume + "' was owned by host " + current.owner() + " (epoch " + current.epoch()
+                    + ", " + current.state() + ") and is not clean yet; it can be served once a replica holder has taken it"
+                    + " over and destaged it");
+        }
         CasOutcome claimed = cluster.claimOwnership(volume, placement.complete() ? VolumeState.ACTIVE : VolumeState.DEGRADED,
                 placement.peers());
         if (!claimed.won()) {

@@ -66,6 +66,11 @@ public final class ReleaseTracker {
                 it.remove();
             }
         }
+        if (oldestDirtyEpoch != noEpoch && (epochs.isEmpty() || Long.compareUnsigned(oldestDirtyEpoch, epochs.firstKey()) < 0)) {
+            // Dirty data in an epoch this tracker never saw: recovered from an earlier incarnation of the owner,
+            // whose replicas (numbered below ours) are still its second copy. Release nothing until it is destaged.
+            return 0;
+        }
         long bound = lastSequence;
         for (Epoch e : epochs.values()) {
             bound = Math.min(bound, e.minSequence - 1);

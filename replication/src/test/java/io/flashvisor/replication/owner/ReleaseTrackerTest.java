@@ -36,4 +36,14 @@ class ReleaseTrackerTest {
         assertThat(t.releasable(7, NONE)).as("epochs 5 and 6 destaged; epoch 7 holds seq 12").isEqualTo(joined - 1);
         assertThat(t.releasable(NONE, NONE)).isEqualTo(13);
     }
+
+    @Test
+    void recoveredDirtyDataOfAnEarlierIncarnationHoldsEveryRelease() {
+        ReleaseTracker t = new ReleaseTracker(5L << 40); // a new incarnation at epoch 5
+        t.assign(20); // this incarnation writes in flush epoch 20
+        t.landed(20);
+        assertThat(t.releasable(12, NONE)).as("epoch 12 is recovered dirty data, not ours: keep its replicas").isZero();
+        assertThat(t.releasable(20, NONE)).as("recovered data destaged, ours still dirty").isZero();
+        assertThat(t.releasable(NONE, NONE)).isEqualTo((5L << 40) + 1);
+    }
 }
