@@ -83,6 +83,14 @@ final class TakeoverWatcher implements AutoCloseable {
                     }
                     continue;
                 }
+                boolean inReplicaSet = r.replicaSet().contains(cluster.hostId());
+                if (originOwns && !inReplicaSet) {
+                    // The owner dropped this host from the replica set after it failed a write: its copy is
+                    // incomplete and must never be destaged; the owner's data is safe elsewhere.
+                    LOG.info("volume {}: releasing replicas of host {}: this host left the replica set", r.name(), r.owner());
+                    store.release(origin, volumeId, Long.MAX_VALUE);
+                    continue;
+                }
                 if (!originOwns) {
                     LOG.info("volume {}: releasing obsolete replicas of host {} (owner now {}, epoch {})", r.name(),
                             Long.toHexString(origin), r.owner(), r.epoch());

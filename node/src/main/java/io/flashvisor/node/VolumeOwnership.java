@@ -124,7 +124,31 @@ final class VolumeOwnership {
         }
         LOG.info("volume {}: owned by this host at epoch {}, replicas on {}", volume, epoch, placement.peers());
         return new VolumeReplication(ClusterSpec.peerId(cluster.hostId()), () -> epoch, new ReplicaSet(peers, replicas),
-                new ReleaseTracker(epoch << 40), cluster::mayAct);
+                new ReleaseTracker(epoch << 40), cluster::mayAct, ids -> dropPeers(cluster, volume, epoch, ids));
+    }
+
+    /**
+     * Takes peers out of the volume's replica set (state DEGRADED, same epoch) by compare-and-set. A
+     * record that no longer names this host at {@code epoch} means this host was fenced: the write
+     * that found the failed peer must not be acknowledged.
+     */
+    private static void dropPeers(Cluster cluster, String volume, long epoch, List<Long> peerIds) throws IOException {
+        for (int attempt = 0; attempt < 10; attempt++) {
+            VolumeRecord r = cluster.volume(volume).orElseThrow(() -> new IOException("volume record '" + volume + "' vanished"));
+            if (!cluster.hostId().equals(r.owner()) || r.epoch() != epoch) {
+                throw new IOException("volume '" + volume + "' is no longer this host's at epoch " + epoch + " (owner " + r.owner()
+                        + ", epoch " + r.epoch() + ")");
+            }
+            List<String> kept = r.replicaSet().stream().filter(h -> !peerIds.contains(ClusterSpec.peerId(h))).toList();
+            if (kept.size() == r.replicaSet().size()) {
+                return;
+            }
+            if (cluster.compareAndSet(r, r.withState(VolumeState.DEGRADED, kept)).won()) {
+                LOG.warn("volume {}: replica set now {} (a peer failed a write)", volume, kept);
+                return;
+            }
+        }
+        throw new IOException("volume '" + volume + "': could not update its replica set (the record keeps changing)");
     }
 
     private static InetSocketAddress address(String hostPort) {

@@ -12,7 +12,10 @@ import io.flashvisor.common.VolumeFeatures;
 import io.flashvisor.destage.Destager;
 import io.flashvisor.destage.DestageSettings;
 import io.flashvisor.node.Policy;
+import io.flashvisor.replication.owner.ReplicaSet;
 import io.flashvisor.replication.protocol.Replicate;
+import io.flashvisor.replication.transport.PeerClient;
+import java.util.List;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
@@ -387,7 +390,7 @@ public final class CachedVolume implements BlockVolume {
             }
             if (cause instanceof MissingReplica) {
                 // Durable here but a peer failed: the backing store takes the second copy (blocking: off the loop).
-                offTheLoop("replica-fallback", held, () -> writeThroughForMissingReplica(first, data))
+                offTheLoop("replica-fallback", held, () -> writeThroughForMissingReplica(first, data, (MissingReplica) cause))
                         .whenComplete((ignored, e) -> {
                             if (e == null) {
                                 src.position(src.limit());
@@ -452,7 +455,7 @@ public final class CachedVolume implements BlockVolume {
                 src.position(src.limit());
                 return;
             } catch (MissingReplica e) {
-                writeThroughForMissingReplica(first, data);
+                writeThroughForMissingReplica(first, data, e);
                 src.position(src.limit());
                 return;
             } catch (Fenced e) {
@@ -498,9 +501,19 @@ public final class CachedVolume implements BlockVolume {
         }));
     }
 
-    /** A peer did not take a write: it is on local flash; the backing store (FUA) is the second copy. */
-    private void writeThroughForMissingReplica(long first, ByteBuffer data) throws IOException {
+    /**
+     * A peer did not take a write: it is on local flash; the peers that failed leave the volume's
+     * replica set (before the acknowledgement: they hold an incomplete copy and must never take over),
+     * and the backing store (FUA) is the second copy.
+     */
+    private void writeThroughForMissingReplica(long first, ByteBuffer data, MissingReplica missing) throws IOException {
         replicaFallbacks.increment();
+        if (missing.getCause() instanceof ReplicaSet.MissingCopies copies && !copies.failed().isEmpty()) {
+            List<Long> ids = copies.failed().stream().map(PeerClient::peerHostId).toList();
+            replication.peerLost().lost(ids);
+            copies.failed().forEach(replication.peers()::drop);
+            LOG.warn("volume {}: replica peer(s) {} failed a write and left the replica set; running degraded", name, ids);
+        }
         LOG.warn("volume {}: a replica write failed; writing blocks {}+{} through to the backing store instead", name, first,
                 data.remaining() / BLOCK);
         backingWrite(first * BLOCK, data.duplicate(), true);
@@ -521,7 +534,11 @@ public final class CachedVolume implements BlockVolume {
         private static final long serialVersionUID = 1L;
 
         MissingReplica(Throwable cause) {
-            super("a replica write failed: " + cause.getMessage(), cause);
+            super("a replica write failed: " + cause.getMessage(), unwrap(cause));
+        }
+
+        private static Throwable unwrap(Throwable t) {
+            return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
         }
     }
 

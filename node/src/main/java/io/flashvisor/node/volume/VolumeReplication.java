@@ -2,6 +2,7 @@ package io.flashvisor.node.volume;
 
 import io.flashvisor.replication.owner.ReleaseTracker;
 import io.flashvisor.replication.owner.ReplicaSet;
+import java.util.List;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 
@@ -14,7 +15,21 @@ import java.util.function.LongSupplier;
  * @param releases   the origin-sequence bookkeeping for releases
  * @param mayAct     this host's lease on the volume is valid: checked before every acknowledgement
  *                   and every destage batch (docs/cluster.md, fencing)
+ * @param peerLost   takes peers that failed a write out of the volume's record (replica set) — it must
+ *                   succeed before that write is acknowledged, so that a peer with an incomplete copy can
+ *                   never take the volume over
  */
 public record VolumeReplication(long hostId, LongSupplier ownerEpoch, ReplicaSet peers, ReleaseTracker releases,
-                                BooleanSupplier mayAct) {
+                                BooleanSupplier mayAct, PeerLoss peerLost) {
+
+    /** Takes peers out of the volume's replica set (in the cluster's record). */
+    public interface PeerLoss {
+        void lost(List<Long> peerIds) throws java.io.IOException;
+    }
+
+    /** Without a cluster record to update (tests). */
+    public VolumeReplication(long hostId, LongSupplier ownerEpoch, ReplicaSet peers, ReleaseTracker releases,
+                             BooleanSupplier mayAct) {
+        this(hostId, ownerEpoch, peers, releases, mayAct, ids -> { });
+    }
 }

@@ -51,6 +51,7 @@ class ReplicatedWriteBackTest {
     PeerConnector connector;
     PeerClient peer;
     final AtomicBoolean lease = new AtomicBoolean(true);
+    final List<Long> lost = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     @BeforeEach
     void holder() throws Exception {
@@ -72,7 +73,8 @@ class ReplicatedWriteBackTest {
     CachedVolume owner(MemoryBacking backing, boolean replicated) throws Exception {
         FlashDevice flash = FlashDevice.open(dir.resolve("owner-flash-" + System.nanoTime()), 64L << 20, false, "s3-fifo");
         VolumeReplication r = replicated
-                ? new VolumeReplication(OWNER, () -> 3, new ReplicaSet(List.of(peer)), new ReleaseTracker(0), lease::get) : null;
+                ? new VolumeReplication(OWNER, () -> 3, new ReplicaSet(List.of(peer)), new ReleaseTracker(0), lease::get, lost::addAll)
+                : null;
         return new CachedVolume("vol", backing, flash, Policy.WRITE_BACK, 0,
                 new DestageSettings(64, 4, 0.1, 0.5, Duration.ofMillis(5), Duration.ofMillis(20)), r);
     }
@@ -150,6 +152,7 @@ class ReplicatedWriteBackTest {
             Arrays.fill(data, (byte) 7);
             v.write(4096, ByteBuffer.wrap(data), false); // acknowledged: local flash + backing store
             assertThat(Arrays.copyOfRange(backing.image(), 4096, 8192)).as("the backing store is the second copy").isEqualTo(data);
+            assertThat(lost).as("the failed peer left the replica set before the acknowledgement").containsExactly(HOLDER);
             assertThat(v.status().health()).isEqualTo("degraded");
         }
     }
