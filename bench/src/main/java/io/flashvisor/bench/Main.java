@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Flashvisor benchmarks. Run 'bench COMMAND --help' for the options of a command."},
-        subcommands = {NbdServerBench.class, CacheBench.class, CommandLine.HelpCommand.class})
+        subcommands = {NbdServerBench.class, CacheBench.class, ReplicationBench.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {

@@ -64,14 +64,27 @@ final class ServerProcess implements AutoCloseable {
     /** Like {@link #flashvisor(Path, Path, List, List, Path)}, logging to {@code NAME.log}. */
     static ServerProcess flashvisor(String name, Path javaBin, Path jar, List<String> javaOptions, List<String> serveArgs, Path dir)
             throws IOException, InterruptedException {
+        List<String> args = new java.util.ArrayList<>();
+        args.add("serve");
+        args.addAll(serveArgs);
+        return flashvisorCommand(name, javaBin, jar, javaOptions, args, dir);
+    }
+
+    /** {@code java -jar flashvisor.jar node --config CONFIG}, logging to {@code NAME.log}; ready at its first {@code ready URI} line. */
+    static ServerProcess node(String name, Path javaBin, Path jar, List<String> javaOptions, Path config, Path dir)
+            throws IOException, InterruptedException {
+        return flashvisorCommand(name, javaBin, jar, javaOptions, List.of("node", "--config", config.toString()), dir);
+    }
+
+    private static ServerProcess flashvisorCommand(String name, Path javaBin, Path jar, List<String> javaOptions, List<String> args, Path dir)
+            throws IOException, InterruptedException {
         Path log = dir.resolve(name + ".log");
         List<String> cmd = new java.util.ArrayList<>();
         cmd.add(javaBin.toString());
         cmd.addAll(javaOptions);
         cmd.add("-jar");
         cmd.add(jar.toString());
-        cmd.add("serve");
-        cmd.addAll(serveArgs);
+        cmd.addAll(args);
         Process p = new ProcessBuilder(cmd).redirectError(log.toFile()).start();
         p.getOutputStream().close();
         Runtime.getRuntime().addShutdownHook(new Thread(p::destroyForcibly));
@@ -105,6 +118,15 @@ final class ServerProcess implements AutoCloseable {
             throw new IOException("flashvisor did not get ready: " + String.join(" ", cmd) + "\n" + Files.readString(log));
         }
         return new ServerProcess(name, uri, p, log);
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    /** SIGKILL (by pid) and waits until the process is gone. */
+    void kill9() throws InterruptedException {
+        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
     }
 
     boolean isAlive() {

@@ -150,6 +150,37 @@ public final class Node implements AutoCloseable {
         }
     }
 
+    /**
+     * A graceful stop gives up the replicated volumes this host owns once they are clean (destaged at
+     * full speed, up to the drain timeout): otherwise their records would name a dead owner and only a
+     * takeover could free them. A volume still dirty after the timeout stays owned; its holders take
+     * it over.
+     */
+    private void releaseOwnedVolumes() {
+        if (membership == null) {
+            return;
+        }
+        for (CachedVolume v : cached.values()) {
+            long epoch = v.ownerEpoch();
+            if (epoch < 0) {
+                continue;
+            }
+            try {
+                if (v.awaitClean(settings.nbd().drainTimeout())) {
+                    VolumeOwnership.release(membership.cluster(), v.name(), epoch);
+                } else {
+                    log.warn("volume {}: still dirty after {}; it stays owned and its replica holders take it over", v.name(),
+                            settings.nbd().drainTimeout());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (RuntimeException e) {
+                log.warn("volume {}: could not give up ownership: {}", v.name(), e.toString());
+            }
+        }
+    }
+
     /** The flash device, or null when the node runs without one. */
     public FlashDevice flash() {
         return flash;
@@ -214,6 +245,7 @@ public final class Node implements AutoCloseable {
                 watcher.close();
             }
             Closeables.closeAll(control == null ? List.of(server) : List.of(control, server));
+            releaseOwnedVolumes();
             Closeables.closeAll(volumes);
             Closeables.closeAll(Arrays.asList(membership, flash)); // null parts are skipped
             log.info("node stopped");

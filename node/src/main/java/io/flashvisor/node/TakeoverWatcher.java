@@ -6,9 +6,7 @@ import io.flashvisor.cluster.Cluster;
 import io.flashvisor.cluster.Member;
 import io.flashvisor.cluster.VolumeRecord;
 import io.flashvisor.cluster.VolumeState;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,61 +65,67 @@ final class TakeoverWatcher implements AutoCloseable {
             return;
         }
         List<Member> live = cluster.hosts();
-        Map<Long, VolumeRecord> byId = new HashMap<>();
+        String me = cluster.hostId();
         for (VolumeRecord r : cluster.volumes()) {
-            byId.put(FlashCache.volumeId(r.name()), r);
-        }
-        for (Map.Entry<Long, VolumeRecord> e : byId.entrySet()) {
-            VolumeRecord r = e.getValue();
-            long volumeId = e.getKey();
-            for (long origin : store.origins(volumeId)) {
-                boolean originOwns = r.owner() != null && ClusterSpec.peerId(r.owner()) == origin;
-                if (!originOwns && r.state() == VolumeState.TAKEOVER) {
-                    // Another holder (or this one, see below) is taking over: keep these until it has finished.
-                    if (r.owner().equals(cluster.hostId()) && !Takeover.running(r.name())) {
-                        resume(r, origin);
-                    }
-                    continue;
+            long volumeId = FlashCache.volumeId(r.name());
+            releaseObsolete(r, volumeId, store, me);
+            if (r.owner() == null || !r.replicaSet().contains(me) && !r.owner().equals(me)) {
+                continue;
+            }
+            if (r.state() == VolumeState.TAKEOVER) {
+                if (r.owner().equals(me) && !Takeover.running(r.name())) {
+                    resume(r); // This host won it but did not finish.
                 }
-                boolean inReplicaSet = r.replicaSet().contains(cluster.hostId());
-                if (originOwns && !inReplicaSet) {
-                    // The owner dropped this host from the replica set after it failed a write: its copy is
-                    // incomplete and must never be destaged; the owner's data is safe elsewhere.
-                    LOG.info("volume {}: releasing replicas of host {}: this host left the replica set", r.name(), r.owner());
-                    store.release(origin, volumeId, Long.MAX_VALUE);
-                    continue;
-                }
-                if (!originOwns) {
-                    LOG.info("volume {}: releasing obsolete replicas of host {} (owner now {}, epoch {})", r.name(),
-                            Long.toHexString(origin), r.owner(), r.epoch());
-                    store.release(origin, volumeId, Long.MAX_VALUE);
-                    continue;
-                }
-                boolean ownerLive = live.stream().anyMatch(m -> m.hostId().equals(r.owner()) && m.sessionId() == r.ownerSession());
-                if (ownerLive || r.owner().equals(cluster.hostId())) {
-                    continue;
-                }
-                if (r.backing() == null) {
-                    LOG.warn("volume {}: its owner {} is gone but its record names no backing store; run 'flashvisor takeover'",
-                            r.name(), r.owner());
-                    continue;
-                }
-                try {
-                    Takeover.run(node, r.name(), r.backing());
-                } catch (IllegalArgumentException | java.io.IOException ex) {
-                    LOG.info("volume {}: takeover not done now: {}", r.name(), ex.getMessage());
-                }
+                continue;
+            }
+            boolean ownerLive = live.stream().anyMatch(m -> m.hostId().equals(r.owner()) && m.sessionId() == r.ownerSession());
+            if (ownerLive || r.owner().equals(me)) {
+                continue;
+            }
+            // The owner is gone and this host is in its replica set: take over — even holding nothing (everything was
+            // destaged and released), so that the volume becomes clean and servable again.
+            if (r.backing() == null) {
+                LOG.warn("volume {}: its owner {} is gone but its record names no backing store; run 'flashvisor takeover'",
+                        r.name(), r.owner());
+                continue;
+            }
+            try {
+                Takeover.run(node, r.name(), r.backing());
+            } catch (IllegalArgumentException | java.io.IOException ex) {
+                LOG.info("volume {}: takeover not done now: {}", r.name(), ex.getMessage());
             }
         }
     }
 
+    /**
+     * Releases replicas here that can never be needed again: their origin no longer owns the volume
+     * and no takeover is pending (it finished, was released clean or served since), or this host left
+     * the replica set (its copy is incomplete).
+     */
+    private static void releaseObsolete(VolumeRecord r, long volumeId, ReplicaStore store, String me) {
+        for (long origin : store.origins(volumeId)) {
+            boolean originOwns = r.owner() != null && ClusterSpec.peerId(r.owner()) == origin;
+            if (r.state() == VolumeState.TAKEOVER && !originOwns) {
+                continue; // Keep every copy until the takeover has finished: its winner may still fail.
+            }
+            if (originOwns && r.replicaSet().contains(me)) {
+                continue;
+            }
+            LOG.info("volume {}: releasing replicas of host {} here (owner {}, epoch {}, replica set {})", r.name(),
+                    Long.toHexString(origin), r.owner(), r.epoch(), r.replicaSet());
+            store.release(origin, volumeId, Long.MAX_VALUE);
+        }
+    }
+
     /** A takeover of this host's that stopped (lease lapsed, crash, restart): finish it. */
-    private void resume(VolumeRecord r, long origin) {
+    private void resume(VolumeRecord r) {
         if (r.backing() == null) {
             return;
         }
+        long volumeId = FlashCache.volumeId(r.name());
+        List<Long> origins = node.replicaStore().origins(volumeId);
         try {
-            Takeover.resume(node, r.name(), r.backing(), origin);
+            Takeover.resume(node, r.name(), r.backing(), origins.isEmpty() ? 0 : origins.getFirst());
         } catch (IllegalArgumentException | java.io.IOException ex) {
             LOG.info("volume {}: takeover not resumed now: {}", r.name(), ex.getMessage());
         }

@@ -128,6 +128,20 @@ final class VolumeOwnership {
     }
 
     /**
+     * A graceful stop: the volume is clean on the backing store, so its record is given up (no owner,
+     * CLEAN, epoch + 1) and any host may serve it at once; its holders then release their replicas.
+     */
+    static void release(Cluster cluster, String volume, long epoch) {
+        VolumeRecord r = cluster.volume(volume).orElse(null);
+        if (r == null || !cluster.hostId().equals(r.owner()) || r.epoch() != epoch) {
+            return;
+        }
+        if (cluster.compareAndSet(r, r.released()).won()) {
+            LOG.info("volume {}: clean; ownership given up (epoch {})", volume, epoch + 1);
+        }
+    }
+
+    /**
      * Takes peers out of the volume's replica set (state DEGRADED, same epoch) by compare-and-set. A
      * record that no longer names this host at {@code epoch} means this host was fenced: the write
      * that found the failed peer must not be acknowledged.

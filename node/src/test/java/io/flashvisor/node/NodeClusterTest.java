@@ -151,7 +151,11 @@ class NodeClusterTest {
             }
             // b's session ended: its host record is gone, its volume record stays.
             await().atMost(WAIT).until(() -> a.cluster().hosts().stream().map(Member::hostId).toList(), h -> h.equals(List.of("hv-a")));
-            assertThat(a.cluster().volume("vm3")).isPresent();
+            // b stopped gracefully: vm3 was clean, so b gave it up (no owner, CLEAN, epoch + 1) — any host may serve it now.
+            VolumeRecord vm3After = a.cluster().volume("vm3").orElseThrow();
+            assertThat(vm3After.owner()).isNull();
+            assertThat(vm3After.state()).isEqualTo(VolumeState.CLEAN);
+            assertThat(vm3After.epoch()).isEqualTo(2);
             assertThat(control(dir.resolve("a/control.sock"), "hosts").get("hosts")).hasSize(1);
             assertThat(b.cluster().sessionState().isConnected()).isFalse();
         }

@@ -843,6 +843,11 @@ public final class CachedVolume implements BlockVolume {
                 s.lostBlocks(), Sizing.of(sizing.curve()));
     }
 
+    /** The ownership epoch this host holds the volume at, or -1 without replicas (no cluster record to keep). */
+    public long ownerEpoch() {
+        return replication == null ? -1 : replication.ownerEpoch().getAsLong();
+    }
+
     /** Waits until the destager has written every dirty block (a test and drain aid). */
     public boolean awaitClean(Duration timeout) throws InterruptedException {
         return destager.awaitClean(timeout);
