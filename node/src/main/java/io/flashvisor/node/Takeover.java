@@ -80,7 +80,9 @@ final class Takeover {
             // A stale owner that wakes up now gets STALE_EPOCH from this host for anything it still sends.
             node.replicaStore().noteEpoch(FlashCache.volumeId(volume), (int) taken.epoch());
             try (BlockVolume backing = BackingStores.open(backingUri, new BackingOptions(false, false))) {
-                blocks = TakeoverDestage.run(node.replicaStore(), origin, FlashCache.volumeId(volume), backing, cluster::mayAct);
+                long session = taken.ownerSession(); // the session that won the epoch; a later one does not hold it
+                blocks = TakeoverDestage.run(node.replicaStore(), origin, FlashCache.volumeId(volume), backing,
+                        () -> cluster.mayAct() && cluster.lease().sessionId() == session);
             }
         } finally {
             RUNNING.remove(volume);

@@ -89,10 +89,16 @@ final class VolumeOwnership {
             throws IOException {
         Cluster cluster = membership.cluster();
         List<Member> live = cluster.hosts();
-        ReplicaPlacement.Placement placement = ReplicaPlacement.choose(cluster.hostId(), replicas, live);
         VolumeRecord current = cluster.volume(volume).orElse(null);
-        if (current != null && current.owner() != null && !current.owner().equals(cluster.hostId())
-                && current.state() != VolumeState.CLEAN && !hasOwnDirtyData) {
+        // A returning owner keeps its live peers: they hold the replicas of the dirty data it recovered (a new peer
+        // would not, and the old ones would drop them as obsolete).
+        List<String> keep = hasOwnDirtyData && current != null ? current.replicaSet() : List.of();
+        ReplicaPlacement.Placement placement = ReplicaPlacement.choose(cluster.hostId(), replicas,
+                live.stream().map(Member::info).toList(),
+                keep.stream().filter(k -> live.stream().anyMatch(m -> m.hostId().equals(k))).toList(), java.util.Set.of());
+        if (current != null && current.owner() != null && current.state() != VolumeState.CLEAN && !hasOwnDirtyData
+                && (!current.owner().equals(cluster.hostId()) || current.state() == VolumeState.TAKEOVER)) {
+            // (Also when this host itself won a takeover it has not finished: its replicas are not on the backing store.)
             // A dead owner's acknowledged writes are on its replica holders, not on the backing store yet: serving
             // now would read stale data (I3), and its holders would then drop those writes as obsolete (I1).
             throw new IOException("volume '" + volume + "' was owned by host " + current.owner() + " (epoch " + current.epoch()
@@ -123,8 +129,11 @@ final class VolumeOwnership {
                     volume, peers.size(), replicas);
         }
         LOG.info("volume {}: owned by this host at epoch {}, replicas on {}", volume, epoch, placement.peers());
+        // Acting needs the lease of the very session that claimed: after a session loss a new session is not the owner.
+        long session = claimed.current().ownerSession();
         return new VolumeReplication(ClusterSpec.peerId(cluster.hostId()), () -> epoch, new ReplicaSet(peers, replicas),
-                new ReleaseTracker(epoch << 40), cluster::mayAct, ids -> dropPeers(cluster, volume, epoch, ids));
+                new ReleaseTracker(epoch << 40), () -> cluster.mayAct() && cluster.lease().sessionId() == session,
+                ids -> dropPeers(cluster, volume, epoch, ids));
     }
 
     /**

@@ -504,7 +504,12 @@ public final class CachedVolume implements BlockVolume {
     /**
      * A peer did not take a write: it is on local flash; the peers that failed leave the volume's
      * replica set (before the acknowledgement: they hold an incomplete copy and must never take over),
-     * and the backing store (FUA) is the second copy.
+     * and the backing store becomes the second copy — through the destager, not around it: older
+     * dirty versions of these blocks sit in earlier flush epochs, and a direct write would later be
+     * overwritten by them (an older version after an acknowledged newer one, with the newer one
+     * back on this host's flash only). So the write is acknowledged once its blocks are clean: every
+     * older epoch and then this write are on the backing store, in order. Degraded, the destager
+     * runs at full speed.
      */
     private void writeThroughForMissingReplica(long first, ByteBuffer data, MissingReplica missing) throws IOException {
         replicaFallbacks.increment();
@@ -514,9 +519,13 @@ public final class CachedVolume implements BlockVolume {
             copies.failed().forEach(replication.peers()::drop);
             LOG.warn("volume {}: replica peer(s) {} failed a write and left the replica set; running degraded", name, ids);
         }
-        LOG.warn("volume {}: a replica write failed; writing blocks {}+{} through to the backing store instead", name, first,
-                data.remaining() / BLOCK);
-        backingWrite(first * BLOCK, data.duplicate(), true);
+        destager.setDraining(true);
+        int count = data.remaining() / BLOCK;
+        if (!awaitDestaged(first, count)) {
+            throw new VolumeException(BlockError.IO, "volume " + name + ": a replica is missing and blocks " + first + "+" + count
+                    + " did not reach the backing store within " + DIRTY_BLOCK_WAIT.toSeconds() + " s; the write is on this"
+                    + " host's flash only and is not acknowledged");
+        }
     }
 
     /** This host's lease on the volume lapsed: nothing may be acknowledged. */

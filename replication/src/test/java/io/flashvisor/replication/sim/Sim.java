@@ -41,16 +41,39 @@ final class Sim {
     static final long NO_EPOCH = -1L;
     static final List<String> IDS = List.of("A", "B", "C");
 
-    /** Planted bugs (negative controls) and the as-built rules that this simulation found unsafe. */
+    /**
+     * Planted bugs (negative controls), the product's current lease rule, and the takeover rules as first built.
+     *
+     * @param currentSessionLease the owner's and the takeover's "may act" is the lease of the host's CURRENT
+     *                            coordination session ({@code cluster::mayAct}, as the product does today); false:
+     *                            the lease of the session that won the epoch
+     * @param firstBuild          the first takeover rules (no resume; reconcile keeps data only for the named owner;
+     *                            claim of an unclean volume allowed; obsolete = origin not owner; write-through
+     *                            without leaving the replica set): replays seed 16
+     */
     record Config(boolean ackBeforeReplicaDurable, boolean destageWithoutFence, boolean keepStaleDirty,
-                  boolean asBuiltMissingReplicaFallback, boolean asBuiltObsoleteRelease, boolean asBuiltClaimDirty) {
-        static Config safe() {
-            return new Config(false, false, false, false, false, false);
+                  boolean currentSessionLease, boolean firstBuild) {
+        /**
+         * The product's rules today (docs/replication.md "Replicas on the holder ... (as built)"): "may act" is the
+         * lease of the session that won the epoch (VolumeOwnership.claim, Takeover.finish).
+         */
+        static Config product() {
+            return new Config(false, false, false, false, false);
         }
 
-        /** The protocol exactly as the product builds it today (docs/replication.md). */
-        static Config asBuilt() {
-            return new Config(false, false, false, true, true, true);
+        /** The rule before that fix: "may act" was the lease of the host's current session (cluster::mayAct). */
+        static Config oldCurrentSessionLease() {
+            return new Config(false, false, false, true, false);
+        }
+
+        /** The takeover rules as first built (before the fix of seed 16). */
+        static Config firstBuildRules() {
+            return new Config(false, false, false, false, true);
+        }
+
+        /** Negative control: a holder acknowledges a replica before it is durable. */
+        static Config ackBeforeDurable() {
+            return new Config(true, false, false, false, false);
         }
     }
 
@@ -95,6 +118,7 @@ final class Sim {
         final Set<String> acks = new HashSet<>();
         final Set<String> failed = new HashSet<>();
         boolean missing; // fewer peers than promised
+        boolean awaitingClean; // a copy is missing: acknowledged once the destager has put its block on the backing store
 
         Pending(W w) {
             this.w = w;
@@ -118,7 +142,7 @@ final class Sim {
             this.incarnation = ++incarnations;
             this.lease = lease;
             this.tracker = new ReleaseTracker(epoch << 40);
-            this.peers = peers;
+            this.peers = new ArrayList<>(peers);
             this.flushEpoch = flushEpoch;
         }
     }
@@ -320,6 +344,16 @@ final class Sim {
         return false;
     }
 
+    /** The owner's "may act" (CachedVolume: replication.mayAct() = cluster::mayAct, the current session's lease). */
+    boolean ownerMayAct(Host h, Owner o) {
+        return cfg.currentSessionLease ? h.zk != null && h.zk.mayAct() : o.lease.isValid();
+    }
+
+    /** The takeover's "may act" before each backing write (TakeoverDestage: cluster::mayAct). */
+    boolean takeoverMayAct(Host h, Takeover t) {
+        return cfg.currentSessionLease ? h.zk != null && h.zk.mayAct() : t.lease.isValid();
+    }
+
     // =====================================================================================
     // the run
 
@@ -353,6 +387,9 @@ final class Sim {
                     add(enabled, weights, 2, () -> vmStart(h));
                 }
                 add(enabled, weights, 1, () -> crash(h));
+                if (!cfg.firstBuild) {
+                    add(enabled, weights, 1, () -> gracefulStop(h));
+                }
                 add(enabled, weights, 1, () -> pause(h));
                 add(enabled, weights, 1, () -> {
                     log("ZK partition " + h.id);
@@ -406,7 +443,12 @@ final class Sim {
     // ---- owner: claim / start ----
     private void startOwner(Host h) {
         List<Member> live = h.zk.hosts();
-        ReplicaPlacement.Placement p = ReplicaPlacement.choose(h.id, replicas, live);
+        // VolumeOwnership.claim: a returning owner with recovered dirty data keeps its live peers.
+        VolumeRecord before = h.zk.volume(VOL).orElse(null);
+        List<String> keep = !h.dirty.isEmpty() && before != null && !cfg.firstBuild()
+                ? before.replicaSet().stream().filter(k -> live.stream().anyMatch(m -> m.hostId().equals(k))).toList() : List.of();
+        ReplicaPlacement.Placement p = ReplicaPlacement.choose(h.id, replicas, live.stream().map(Member::info).toList(), keep,
+                java.util.Set.of());
         CasOutcome c;
         try {
             c = h.zk.claimOwnership(VOL, p.complete() ? VolumeState.ACTIVE : VolumeState.DEGRADED, p.peers());
@@ -433,7 +475,9 @@ final class Sim {
         } catch (ClusterException e) {
             return;
         }
-        if (!cfg.asBuiltClaimDirty && r.hasOwner() && !r.owner().equals(h.id) && r.state() != VolumeState.CLEAN) {
+        // VolumeOwnership.claim: refused while another host left the volume unclean, unless this host holds its own dirty copy
+        if (!cfg.firstBuild && r.hasOwner() && r.state() != VolumeState.CLEAN && h.dirty.isEmpty()
+                && (!r.owner().equals(h.id) || r.state() == VolumeState.TAKEOVER)) {
             log(h.id + " VM start waits: volume " + r.state() + " owned by dead " + r.owner() + " must be taken over first");
             return;
         }
@@ -483,27 +527,80 @@ final class Sim {
             }
             for (var it = o.pending.iterator(); it.hasNext(); ) {
                 Pending p = it.next();
+                if (p.awaitingClean) {
+                    // CachedVolume.writeThroughForMissingReplica: acknowledged once no dirty version of the block is left
+                    // (every older epoch and this write destaged, in order).
+                    boolean clean = h.dirty.values().stream().noneMatch(m -> m.containsKey(p.w.block));
+                    if (clean) {
+                        it.remove();
+                        if (ownerMayAct(h, o)) {
+                            ack(h, p.w);
+                        } else {
+                            log(h.id + " v" + p.w.ver + " NOT acknowledged: lease lapsed");
+                        }
+                    }
+                    continue;
+                }
                 boolean peersDone = o.peers.stream().allMatch(x -> p.acks.contains(x) || p.failed.contains(x));
                 if (!p.localDurable || !peersDone) {
                     continue;
                 }
-                it.remove();
-                if (!o.lease.isValid()) {
+                if (!ownerMayAct(h, o)) {
+                    it.remove();
                     log(h.id + " v" + p.w.ver + " NOT acknowledged: lease lapsed");
                     continue;
                 }
                 if (!p.failed.isEmpty() || p.missing) {
-                    if (cfg.asBuiltMissingReplicaFallback) {
-                        backingWrite(h.id, o.epoch, o.lease, p.w, "write-through (missing replica)");
+                    if (!cfg.firstBuild && !p.failed.isEmpty() && !dropPeers(h, o, p)) {
+                        it.remove();
+                        continue;
+                    }
+                    if (cfg.firstBuild) {
+                        it.remove();
+                        backingWrite(h.id, o.epoch, o.lease, p.w, "write-through (missing replica " + p.failed + ")");
                         ack(h, p.w);
                     } else {
-                        log(h.id + " v" + p.w.ver + " NOT acknowledged: a replica is missing " + p.failed);
+                        p.awaitingClean = true;
+                        log(h.id + " v" + p.w.ver + " waits for its destage (missing replica " + p.failed + ")");
                     }
                     continue;
                 }
+                it.remove();
                 ack(h, p.w);
             }
         }
+    }
+
+    /**
+     * VolumeOwnership.dropPeers: the failed peers leave the record's replica set (DEGRADED, same epoch) by CAS
+     * before the write is acknowledged; a record that no longer names this host at its epoch fails the write.
+     */
+    private boolean dropPeers(Host h, Owner o, Pending p) {
+        try {
+            VolumeRecord r = h.zk.volume(VOL).orElseThrow();
+            if (!h.id.equals(r.owner()) || r.epoch() != o.epoch) {
+                log(h.id + " v" + p.w.ver + " NOT acknowledged: fenced (record owner " + r.owner() + " epoch " + r.epoch() + ")");
+                return false;
+            }
+            List<String> kept = r.replicaSet().stream().filter(x -> !p.failed.contains(x)).toList();
+            if (kept.size() != r.replicaSet().size() && !h.zk.compareAndSet(r, r.withState(VolumeState.DEGRADED, kept)).won()) {
+                log(h.id + " v" + p.w.ver + " NOT acknowledged: replica set CAS lost");
+                return false;
+            }
+            log(h.id + " replica set now " + kept + " (" + p.failed + " failed v" + p.w.ver + ")");
+        } catch (ClusterException e) {
+            log(h.id + " v" + p.w.ver + " NOT acknowledged: cannot update the replica set: " + e.reason());
+            return false;
+        }
+        for (String f : p.failed) {
+            o.peers.remove(f); // ReplicaSet.drop
+            for (Pending q : o.pending) {
+                if (!q.acks.contains(f)) {
+                    q.failed.add(f); // the closed client fails what it still had in flight
+                }
+            }
+        }
+        return true;
     }
 
     private void ack(Host h, W w) {
@@ -552,7 +649,7 @@ final class Sim {
             return;
         }
         if (o.batchIdx < o.batch.size()) {
-            if (!cfg.destageWithoutFence && !o.lease.isValid()) {
+            if (!cfg.destageWithoutFence && !ownerMayAct(h, o)) {
                 log(h.id + " destage stopped: lease lapsed");
                 o.batch = null;
                 return;
@@ -571,7 +668,7 @@ final class Sim {
         o.batch = null;
         long bound = o.tracker.releasable(h.oldestDirtyEpoch(), NO_EPOCH);
         log(h.id + " backing flush; destaged; release bound " + Long.toHexString(bound));
-        if (bound > 0 && o.lease.isValid()) {
+        if (bound > 0 && ownerMayAct(h, o)) {
             for (String peer : o.peers) {
                 if (!o.closed.contains(peer)) {
                     send(new Msg(Kind.REL, h.id, peer, null, o.epoch, bound, o.incarnation, 0));
@@ -622,10 +719,10 @@ final class Sim {
         log(h.id + " RELEASE " + m.from + " up to " + Long.toHexString(m.upTo));
     }
 
-    /** TakeoverWatcher.check: obsolete releases and automatic takeover. */
+    /** TakeoverWatcher.check: obsolete releases, resume, automatic takeover. */
     private void watcher(Host h) {
         if (!h.zk.mayAct() || h.takeover != null) {
-            return;
+            return; // (the watcher thread runs a takeover synchronously: nothing else while it runs)
         }
         VolumeRecord r;
         boolean live;
@@ -635,25 +732,56 @@ final class Sim {
         } catch (ClusterException e) {
             return;
         }
+        if (cfg.firstBuild) {
+            firstBuildWatcher(h, r, live);
+            return;
+        }
+        boolean inSet = r.replicaSet().contains(h.id);
         for (String origin : List.copyOf(h.replicas.keySet())) {
             boolean originOwns = origin.equals(r.owner());
-            boolean obsolete = cfg.asBuiltObsoleteRelease ? !originOwns
-                    : !originOwns && (r.state() == VolumeState.CLEAN || live && r.state() != VolumeState.TAKEOVER);
-            if (obsolete) {
+            if (r.state() == VolumeState.TAKEOVER && !originOwns) {
+                continue; // keep every copy until the takeover has finished
+            }
+            if (originOwns && inSet) {
+                continue;
+            }
+            h.appendApplied(new RelRec(origin, Long.MAX_VALUE, r.epoch()));
+            log(h.id + " releases obsolete replicas of " + origin + " (owner " + r.owner() + " " + r.state() + " epoch " + r.epoch()
+                    + " set " + r.replicaSet() + ")");
+        }
+        if (!r.hasOwner() || !inSet && !r.owner().equals(h.id)) {
+            return;
+        }
+        if (r.state() == VolumeState.TAKEOVER) {
+            if (r.owner().equals(h.id)) {
+                resumeTakeover(h, r);
+            }
+            return;
+        }
+        if (live || r.owner().equals(h.id)) {
+            return;
+        }
+        startTakeover(h, r, r.owner());
+    }
+
+    /** The watcher as first built (seed 16): obsolete = origin not owner; take over only holding the owner's replicas. */
+    private void firstBuildWatcher(Host h, VolumeRecord r, boolean live) {
+        for (String origin : List.copyOf(h.replicas.keySet())) {
+            boolean originOwns = origin.equals(r.owner());
+            if (!originOwns) {
                 h.appendApplied(new RelRec(origin, Long.MAX_VALUE, r.epoch()));
                 log(h.id + " releases obsolete replicas of " + origin + " (owner " + r.owner() + " " + r.state() + " epoch " + r.epoch() + ")");
                 continue;
             }
-            boolean mayTake = cfg.asBuiltObsoleteRelease ? originOwns && !live && !r.owner().equals(h.id)
-                    : r.hasOwner() && !live && !r.owner().equals(h.id);
-            if (mayTake) {
-                startTakeover(h, r);
+            if (!live && !r.owner().equals(h.id)) {
+                startTakeover(h, r, r.owner());
                 return;
             }
         }
     }
 
-    private void startTakeover(Host h, VolumeRecord before) {
+    /** Takeover.run: win the next epoch (TAKEOVER, no replica set), then destage the origin's newest replicas. */
+    private void startTakeover(Host h, VolumeRecord before, String origin) {
         CasOutcome c;
         try {
             c = h.zk.takeOver(VOL, List.of());
@@ -664,35 +792,45 @@ final class Sim {
             log(h.id + " takeover lost to " + c.current().owner());
             return;
         }
-        long epoch = c.current().epoch();
-        h.appendApplied(new NoteRec(epoch));
-        List<W> vs = new ArrayList<>();
-        Map<String, Long> maxSeq = new HashMap<>();
-        if (cfg.asBuiltObsoleteRelease) {
-            // as built: the newest replica of every block of the dead owner (one origin)
-            TreeMap<Integer, W> m = h.replicas.getOrDefault(before.owner(), new TreeMap<>());
-            vs.addAll(m.values());
-        } else {
-            // every origin held; newest per block by (ownership epoch, origin sequence)
-            TreeMap<Integer, W> newest = new TreeMap<>();
-            for (TreeMap<Integer, W> m : h.replicas.values()) {
-                for (W w : m.values()) {
-                    newest.merge(w.block, w, (a, b) -> a.ownerEpoch > b.ownerEpoch || a.ownerEpoch == b.ownerEpoch && a.seq > b.seq ? a : b);
-                }
-            }
-            vs.addAll(newest.values());
+        beginTakeover(h, c.current(), origin, "won from " + before.owner());
+    }
+
+    /** Takeover.resume: a takeover this host won but did not finish; claimed again in the current session. */
+    private void resumeTakeover(Host h, VolumeRecord r) {
+        if (cfg.firstBuild) {
+            return;
         }
+        CasOutcome c;
+        try {
+            c = h.zk.takeOver(VOL, List.of());
+        } catch (ClusterException e) {
+            return;
+        }
+        if (!c.won()) {
+            log(h.id + " takeover not resumed: owned by " + c.current().owner());
+            return;
+        }
+        String origin = h.replicas.isEmpty() ? null : h.replicas.keySet().iterator().next(); // origins(volume).getFirst()
+        beginTakeover(h, c.current(), origin, "RESUMED (was epoch " + r.epoch() + ")");
+    }
+
+    private void beginTakeover(Host h, VolumeRecord won, String origin, String how) {
+        long epoch = won.epoch();
+        h.appendApplied(new NoteRec(epoch)); // replicaStore().noteEpoch
+        // TakeoverDestage: the newest replica of every block of ONE origin (by origin sequence)
+        List<W> vs = origin == null ? new ArrayList<>() : new ArrayList<>(h.replicas.getOrDefault(origin, new TreeMap<>()).values());
+        Map<String, Long> maxSeq = new HashMap<>();
         for (W w : vs) {
             maxSeq.merge(w.origin, w.seq, Math::max);
         }
-        h.takeover = new Takeover(epoch, h.zk.lease(), c.current(), vs, maxSeq);
-        log(h.id + " TAKEOVER won epoch " + epoch + " from " + before.owner() + ": " + vers(vs));
+        h.takeover = new Takeover(epoch, h.zk.lease(), won, vs, maxSeq);
+        log(h.id + " TAKEOVER " + how + " epoch " + epoch + ", origin " + origin + ": " + vers(vs));
     }
 
     private void takeoverStep(Host h) {
         Takeover t = h.takeover;
         if (t.idx < t.versions.size()) {
-            if (!cfg.destageWithoutFence && !t.lease.isValid()) {
+            if (!cfg.destageWithoutFence && !takeoverMayAct(h, t)) {
                 log(h.id + " takeover stopped: lease lapsed");
                 h.takeover = null;
                 return;
@@ -711,9 +849,40 @@ final class Sim {
             log(h.id + " takeover done: volume released CLEAN: " + c.won());
         } catch (ClusterException e) {
             log(h.id + " takeover: release CAS failed " + e.reason());
-            return;
         }
+        h.takeover = null; // Takeover.finish returns either way (RUNNING removed)
+    }
+
+    /** Graceful stop (Node.releaseOwnedVolumes): a clean owned volume is given up clean; the process exits. */
+    private void gracefulStop(Host h) {
+        sync(h);
+        Owner o = h.owner;
+        if (o != null && h.dirty.isEmpty() && o.pending.isEmpty() && o.batch == null) {
+            try {
+                VolumeRecord r = h.zk.volume(VOL).orElseThrow();
+                if (h.id.equals(r.owner()) && r.epoch() == o.epoch) {
+                    log(h.id + " graceful stop: clean, released: " + h.zk.compareAndSet(r, r.released()).won());
+                }
+            } catch (ClusterException e) {
+                log(h.id + " graceful stop: release failed " + e.reason());
+            }
+        } else {
+            log(h.id + " graceful stop: " + (o == null ? "owns nothing" : "still dirty, stays owned"));
+        }
+        h.zk.close(); // the session ends at once
+        h.zk = null;
+        h.up = false;
+        h.paused = false;
+        h.owner = null;
         h.takeover = null;
+        h.ackWhenDurable.clear();
+        h.rebuild();
+        for (String other : IDS) {
+            if (!other.equals(h.id)) {
+                resetLink(h.id, other);
+            }
+        }
+        log("STOPPED " + h.id);
     }
 
     // ---- network ----
@@ -849,7 +1018,7 @@ final class Sim {
         // VolumeOwnership.reconcile: recovered dirty data is kept only if the record still names this host
         if (!h.dirty.isEmpty()) {
             VolumeRecord r = c.volume(VOL).orElseThrow();
-            boolean keep = h.id.equals(r.owner()) || cfg.keepStaleDirty;
+            boolean keep = h.id.equals(r.owner()) || !cfg.firstBuild && r.state() == VolumeState.TAKEOVER || cfg.keepStaleDirty;
             log("RESTART " + h.id + ": recovered dirty " + vers(h.dirty.values().stream().flatMap(m -> m.values().stream()).toList())
                     + (keep ? " kept" : " discarded") + " (owner " + r.owner() + ", epoch " + r.epoch() + ")");
             if (!keep) {

@@ -28,14 +28,19 @@ class SimulationTest {
     }
 
     static Sim.Config configFromProperty() {
-        return "asBuilt".equals(System.getProperty("sim.config")) ? Sim.Config.asBuilt() : Sim.Config.safe();
+        return switch (System.getProperty("sim.config", "product")) {
+            case "firstBuild", "asBuilt" -> Sim.Config.firstBuildRules();
+            case "currentSessionLease" -> Sim.Config.oldCurrentSessionLease();
+            case "ackBeforeDurable" -> Sim.Config.ackBeforeDurable();
+            default -> Sim.Config.product();
+        };
     }
 
     @Test
-    @org.junit.jupiter.api.Disabled("Work in progress: the model still has the takeover rules as they were when it found seed 16"
-            + " (a stopped takeover never resumed; a returning owner discarding its data during an unfinished takeover)."
-            + " The product now resumes takeovers, keeps data during TAKEOVER and refuses to serve an unclean volume"
-            + " (VolumeOwnership, TakeoverWatcher); the model must learn the same rules before this runs in CI.")
+    @org.junit.jupiter.api.Disabled("Finds seed 19 (I1): an owner restarts with recovered dirty data while its replica holder is"
+            + " down, claims with a new peer, and its recovered data then has no second copy — re-replicating recovered"
+            + " dirty data to the new replica set is not built yet (issue 4). Seeds 1, 8 and 9 found real bugs that are fixed"
+            + " (see docs/replication.md, Deterministic simulation); enable once re-replication exists.")
     void protocolKeepsI1toI4() {
         String one = System.getProperty("sim.seed");
         if (one != null) {
@@ -49,7 +54,7 @@ class SimulationTest {
         int seeds = 0;
         long acks = 0;
         for (long seed = 1; seed <= MAX_SEEDS && System.nanoTime() - start < BUDGET_NANOS; seed++) {
-            String r = runSeed(seed, Sim.Config.safe(), 200);
+            String r = runSeed(seed, configFromProperty(), 200);
             if (r != null) {
                 fail(r);
             }
