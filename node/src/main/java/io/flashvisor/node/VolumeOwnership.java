@@ -90,12 +90,18 @@ final class VolumeOwnership {
         Cluster cluster = membership.cluster();
         List<Member> live = cluster.hosts();
         VolumeRecord current = cluster.volume(volume).orElse(null);
-        // A returning owner keeps its live peers: they hold the replicas of the dirty data it recovered (a new peer
-        // would not, and the old ones would drop them as obsolete).
-        List<String> keep = hasOwnDirtyData && current != null ? current.replicaSet() : List.of();
-        ReplicaPlacement.Placement placement = ReplicaPlacement.choose(cluster.hostId(), replicas,
-                live.stream().map(Member::info).toList(),
-                keep.stream().filter(k -> live.stream().anyMatch(m -> m.hostId().equals(k))).toList(), java.util.Set.of());
+        ReplicaPlacement.Placement placement;
+        if (hasOwnDirtyData && current != null && cluster.hostId().equals(current.owner()) && !current.replicaSet().isEmpty()) {
+            // A returning owner keeps its replica set as it is, live or not: those hosts hold the replicas of the dirty
+            // data it recovered. A new peer would not have them, and the old ones, dropped, would release them as
+            // obsolete — leaving the recovered data with no second copy. With members down it runs degraded (writes
+            // acknowledged once destaged) until it is restarted with them live.
+            List<String> set = current.replicaSet();
+            int liveMembers = (int) set.stream().filter(k -> live.stream().anyMatch(m -> m.hostId().equals(k))).count();
+            placement = new ReplicaPlacement.Placement(set, Math.max(0, replicas - liveMembers), false);
+        } else {
+            placement = ReplicaPlacement.choose(cluster.hostId(), replicas, live);
+        }
         if (current != null && current.owner() != null && current.state() != VolumeState.CLEAN && !hasOwnDirtyData
                 && (!current.owner().equals(cluster.hostId()) || current.state() == VolumeState.TAKEOVER)) {
             // (Also when this host itself won a takeover it has not finished: its replicas are not on the backing store.)
@@ -116,7 +122,10 @@ final class VolumeOwnership {
         List<PeerClient> peers = new ArrayList<>();
         try {
             for (String peerHost : placement.peers()) {
-                Member m = live.stream().filter(x -> x.hostId().equals(peerHost)).findFirst().orElseThrow();
+                Member m = live.stream().filter(x -> x.hostId().equals(peerHost)).findFirst().orElse(null);
+                if (m == null) {
+                    continue; // A member of a kept replica set that is down: the volume runs degraded.
+                }
                 peers.add(membership.peerConnector().connect(address(m.info().peerAddress()), ClusterSpec.peerId(peerHost))
                         .get(CONNECT_TIMEOUT_SECONDS, TimeUnit.SECONDS));
             }

@@ -502,29 +502,33 @@ public final class CachedVolume implements BlockVolume {
     }
 
     /**
-     * A peer did not take a write: it is on local flash; the peers that failed leave the volume's
-     * replica set (before the acknowledgement: they hold an incomplete copy and must never take over),
-     * and the backing store becomes the second copy — through the destager, not around it: older
-     * dirty versions of these blocks sit in earlier flush epochs, and a direct write would later be
-     * overwritten by them (an older version after an acknowledged newer one, with the newer one
-     * back on this host's flash only). So the write is acknowledged once its blocks are clean: every
-     * older epoch and then this write are on the backing store, in order. Degraded, the destager
-     * runs at full speed.
+     * A peer did not take a write: the write is on local flash only. Its acknowledgement waits until
+     * the whole volume is clean on the backing store — every older epoch, then this write — because
+     * the failed peer's replicas now miss this write: were it to take the volume over later, it
+     * would write its older versions of these blocks over the newer one. Once the volume is clean
+     * nothing it holds is needed, so it leaves the replica set (by compare-and-set, before the
+     * acknowledgement) and releases its copy; until then its replicas of the earlier writes are
+     * still their second copy. Degraded, the destager runs at full speed.
      */
     private void writeThroughForMissingReplica(long first, ByteBuffer data, MissingReplica missing) throws IOException {
         replicaFallbacks.increment();
+        destager.setDraining(true);
+        int count = data.remaining() / BLOCK;
+        try {
+            if (!destager.awaitClean(DIRTY_BLOCK_WAIT)) {
+                throw new VolumeException(BlockError.IO, "volume " + name + ": a replica is missing and the volume did not"
+                        + " reach the backing store within " + DIRTY_BLOCK_WAIT.toSeconds() + " s; blocks " + first + "+" + count
+                        + " are on this host's flash only and are not acknowledged");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted waiting for the destager");
+        }
         if (missing.getCause() instanceof ReplicaSet.MissingCopies copies && !copies.failed().isEmpty()) {
             List<Long> ids = copies.failed().stream().map(PeerClient::peerHostId).toList();
             replication.peerLost().lost(ids);
             copies.failed().forEach(replication.peers()::drop);
             LOG.warn("volume {}: replica peer(s) {} failed a write and left the replica set; running degraded", name, ids);
-        }
-        destager.setDraining(true);
-        int count = data.remaining() / BLOCK;
-        if (!awaitDestaged(first, count)) {
-            throw new VolumeException(BlockError.IO, "volume " + name + ": a replica is missing and blocks " + first + "+" + count
-                    + " did not reach the backing store within " + DIRTY_BLOCK_WAIT.toSeconds() + " s; the write is on this"
-                    + " host's flash only and is not acknowledged");
         }
     }
 

@@ -443,12 +443,15 @@ final class Sim {
     // ---- owner: claim / start ----
     private void startOwner(Host h) {
         List<Member> live = h.zk.hosts();
-        // VolumeOwnership.claim: a returning owner with recovered dirty data keeps its live peers.
+        // VolumeOwnership.claim: a returning owner with recovered dirty data keeps its replica set as it is, live or not.
         VolumeRecord before = h.zk.volume(VOL).orElse(null);
-        List<String> keep = !h.dirty.isEmpty() && before != null && !cfg.firstBuild()
-                ? before.replicaSet().stream().filter(k -> live.stream().anyMatch(m -> m.hostId().equals(k))).toList() : List.of();
-        ReplicaPlacement.Placement p = ReplicaPlacement.choose(h.id, replicas, live.stream().map(Member::info).toList(), keep,
-                java.util.Set.of());
+        ReplicaPlacement.Placement p;
+        if (!h.dirty.isEmpty() && before != null && h.id.equals(before.owner()) && !before.replicaSet().isEmpty() && !cfg.firstBuild()) {
+            long liveMembers = before.replicaSet().stream().filter(k -> live.stream().anyMatch(m -> m.hostId().equals(k))).count();
+            p = new ReplicaPlacement.Placement(before.replicaSet(), (int) Math.max(0, replicas - liveMembers), false);
+        } else {
+            p = ReplicaPlacement.choose(h.id, replicas, live);
+        }
         CasOutcome c;
         try {
             c = h.zk.claimOwnership(VOL, p.complete() ? VolumeState.ACTIVE : VolumeState.DEGRADED, p.peers());
@@ -460,7 +463,9 @@ final class Sim {
             log(h.id + " claim lost: owner " + c.current().owner() + " epoch " + c.current().epoch());
             return;
         }
-        h.owner = new Owner(c.current().epoch(), h.zk.lease(), p.peers(), h.maxFlushEpoch() + 1);
+        // Only live members are connected (VolumeOwnership.claim skips members that are down).
+        List<String> connected = p.peers().stream().filter(k -> live.stream().anyMatch(m -> m.hostId().equals(k))).toList();
+        h.owner = new Owner(c.current().epoch(), h.zk.lease(), connected, h.maxFlushEpoch() + 1);
         log(h.id + " OWNS epoch " + c.current().epoch() + " peers " + p.peers() + (p.complete() ? "" : " DEGRADED"));
     }
 
@@ -528,15 +533,14 @@ final class Sim {
             for (var it = o.pending.iterator(); it.hasNext(); ) {
                 Pending p = it.next();
                 if (p.awaitingClean) {
-                    // CachedVolume.writeThroughForMissingReplica: acknowledged once no dirty version of the block is left
-                    // (every older epoch and this write destaged, in order).
-                    boolean clean = h.dirty.values().stream().noneMatch(m -> m.containsKey(p.w.block));
-                    if (clean) {
+                    // CachedVolume.writeThroughForMissingReplica: acknowledged once the whole volume is clean (every older
+                    // epoch and this write destaged, in order); then the failed peers leave the replica set.
+                    if (h.dirty.isEmpty()) {
                         it.remove();
-                        if (ownerMayAct(h, o)) {
-                            ack(h, p.w);
-                        } else {
+                        if (!ownerMayAct(h, o)) {
                             log(h.id + " v" + p.w.ver + " NOT acknowledged: lease lapsed");
+                        } else if (p.failed.isEmpty() || dropPeers(h, o, p)) {
+                            ack(h, p.w);
                         }
                     }
                     continue;
@@ -551,7 +555,7 @@ final class Sim {
                     continue;
                 }
                 if (!p.failed.isEmpty() || p.missing) {
-                    if (!cfg.firstBuild && !p.failed.isEmpty() && !dropPeers(h, o, p)) {
+                    if (cfg.firstBuild && !p.failed.isEmpty() && !dropPeers(h, o, p)) {
                         it.remove();
                         continue;
                     }
