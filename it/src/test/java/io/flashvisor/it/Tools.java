@@ -215,6 +215,7 @@ public final class Tools {
                 long t0 = System.nanoTime();
                 boolean done = process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
                 if (!done) {
+                    process.descendants().forEach(ProcessHandle::destroyForcibly); // fio forks a process per job
                     process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
                 }
                 Result r = new Result(command, done ? process.exitValue() : -1, read(), "", Duration.ofNanos(System.nanoTime() - t0));
