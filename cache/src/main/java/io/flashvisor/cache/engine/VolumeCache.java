@@ -266,16 +266,8 @@ public final class VolumeCache {
         ci.lock.lock();
         try {
             DirtyVersions versions = ci.dirtyIfAny(ordinal);
-            if (versions == null || versions.isEmpty()) {
-                return false;
-            }
-            for (int i = 0; i < count; i++) {
-                int slot = ci.index.find(BlockIndex.key(ordinal, first + i));
-                if (slot != BlockIndex.NOT_FOUND && EntryState.mayHaveVersions(ci.index.stateAt(slot))) {
-                    return true;
-                }
-            }
-            return false;
+            return versions != null && !versions.isEmpty()
+                    && anySlot(first, count, slot -> slot != BlockIndex.NOT_FOUND && EntryState.mayHaveVersions(ci.index.stateAt(slot)));
         } finally {
             ci.lock.unlock();
         }
@@ -286,13 +278,7 @@ public final class VolumeCache {
         CacheIndex ci = cache.ci;
         ci.lock.lock();
         try {
-            for (int i = 0; i < count; i++) {
-                int slot = ci.index.find(BlockIndex.key(ordinal, first + i));
-                if (slot == BlockIndex.NOT_FOUND || EntryState.lost(ci.index.stateAt(slot))) {
-                    return false;
-                }
-            }
-            return true;
+            return !anySlot(first, count, slot -> slot == BlockIndex.NOT_FOUND || EntryState.lost(ci.index.stateAt(slot)));
         } finally {
             ci.lock.unlock();
         }
@@ -303,15 +289,21 @@ public final class VolumeCache {
         CacheIndex ci = cache.ci;
         ci.lock.lock();
         try {
-            for (int i = 0; i < count; i++) {
-                if (ci.index.find(BlockIndex.key(ordinal, first + i)) != BlockIndex.NOT_FOUND) {
-                    return true;
-                }
-            }
-            return false;
+            return anySlot(first, count, slot -> slot != BlockIndex.NOT_FOUND);
         } finally {
             ci.lock.unlock();
         }
+    }
+
+    /** Whether {@code test} holds for the index slot (or NOT_FOUND) of any of blocks {@code [first, +count)}. Engine lock held. */
+    private boolean anySlot(long first, int count, java.util.function.IntPredicate test) {
+        CacheIndex ci = cache.ci;
+        for (int i = 0; i < count; i++) {
+            if (test.test(ci.index.find(BlockIndex.key(ordinal, first + i)))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -19,8 +19,4 @@ public record VolumeStatus(String name, String policy, String health, long sizeB
                            double secondsToClean, int destageWritesInFlight, String destageError, String flashFailure,
                            long bypassedBytes, long fallbackWrites, long lostBlocks, Sizing sizing) {
 
-    public double hitRatio() {
-        long total = hits + misses;
-        return total == 0 ? 0 : (double) hits / total;
-    }
 }

@@ -49,10 +49,6 @@ public final class ReplicaSet {
         return peers.size() < promised || peers.stream().anyMatch(p -> !p.isOpen());
     }
 
-    public int size() {
-        return peers.size();
-    }
-
     /**
      * Completes when every promised peer has the write durable; otherwise fails — after every live
      * peer has answered — with {@link MissingCopies} naming the peers that failed (none when there are

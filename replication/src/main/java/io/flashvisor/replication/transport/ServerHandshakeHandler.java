@@ -8,8 +8,6 @@ import io.flashvisor.replication.protocol.FrameFormat;
 import io.flashvisor.replication.protocol.FrameMac;
 import io.flashvisor.replication.protocol.Handshakes;
 import io.flashvisor.replication.protocol.Hello;
-import io.flashvisor.replication.protocol.MalformedMessageException;
-import io.flashvisor.replication.protocol.MessageCodec;
 import io.flashvisor.replication.protocol.PeerMessage;
 import io.flashvisor.replication.protocol.Proof;
 import io.flashvisor.replication.protocol.ProtocolException;
@@ -65,14 +63,7 @@ final class ServerHandshakeHandler extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg);
             return;
         }
-        PeerMessage m;
-        try {
-            m = MessageCodec.decode(frame.type(), frame.payload());
-        } catch (MalformedMessageException e) {
-            throw new ProtocolException(ErrorCode.PROTOCOL, "malformed handshake: " + e.getMessage());
-        } finally {
-            frame.release();
-        }
+        PeerMessage m = frame.decodeHandshake();
         if (done) {
             return;
         }
