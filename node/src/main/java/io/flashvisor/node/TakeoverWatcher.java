@@ -6,6 +6,7 @@ import io.flashvisor.cluster.Cluster;
 import io.flashvisor.cluster.Member;
 import io.flashvisor.cluster.VolumeRecord;
 import io.flashvisor.cluster.VolumeState;
+import io.flashvisor.replication.owner.ReleaseTracker;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -1,5 +1,6 @@
 package io.flashvisor.node;
 
+import io.flashvisor.cache.engine.FlashCache;
 import io.flashvisor.cache.engine.VolumeCache;
 import io.flashvisor.cluster.CasOutcome;
 import io.flashvisor.cluster.Cluster;
@@ -10,6 +11,7 @@ import io.flashvisor.cluster.VolumeState;
 import io.flashvisor.node.volume.VolumeReplication;
 import io.flashvisor.replication.owner.ReleaseTracker;
 import io.flashvisor.replication.owner.ReplicaSet;
+import io.flashvisor.replication.protocol.Release;
 import io.flashvisor.replication.transport.PeerClient;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -17,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -91,7 +94,9 @@ final class VolumeOwnership {
         List<Member> live = cluster.hosts();
         VolumeRecord current = cluster.volume(volume).orElse(null);
         ReplicaPlacement.Placement placement;
-        if (hasOwnDirtyData && current != null && cluster.hostId().equals(current.owner()) && !current.replicaSet().isEmpty()) {
+        boolean keptSet = hasOwnDirtyData && current != null && cluster.hostId().equals(current.owner())
+                && !current.replicaSet().isEmpty();
+        if (keptSet) {
             // A returning owner keeps its replica set as it is, live or not: those hosts hold the replicas of the dirty
             // data it recovered. A new peer would not have them, and the old ones, dropped, would release them as
             // obsolete — leaving the recovered data with no second copy. With members down it runs degraded (writes
@@ -120,18 +125,17 @@ final class VolumeOwnership {
         }
         long epoch = claimed.current().epoch();
         List<PeerClient> peers = new ArrayList<>();
-        try {
-            for (String peerHost : placement.peers()) {
-                Member m = live.stream().filter(x -> x.hostId().equals(peerHost)).findFirst().orElse(null);
-                if (m == null) {
-                    continue; // A member of a kept replica set that is down: the volume runs degraded.
-                }
-                peers.add(membership.peerConnector().connect(address(m.info().peerAddress()), ClusterSpec.peerId(peerHost))
-                        .get(CONNECT_TIMEOUT_SECONDS, TimeUnit.SECONDS));
+        List<Long> absent = new ArrayList<>();
+        for (String peerHost : placement.peers()) {
+            Member m = live.stream().filter(x -> x.hostId().equals(peerHost)).findFirst().orElse(null);
+            PeerClient peer = m == null ? null : join(membership, volume, epoch, m, !keptSet);
+            if (peer == null) {
+                // A member that is down or does not answer: the volume runs degraded, and the member misses every
+                // write — it leaves the record before the first of them is acknowledged.
+                absent.add(ClusterSpec.peerId(peerHost));
+            } else {
+                peers.add(peer);
             }
-        } catch (Exception e) {
-            peers.forEach(PeerClient::close);
-            throw new IOException("volume '" + volume + "': cannot connect to its replica peers " + placement.peers() + ": " + e, e);
         }
         if (!placement.complete()) {
             LOG.warn("volume {}: only {} of {} replica peers are live; writes without every copy go through to the backing store",
@@ -140,9 +144,37 @@ final class VolumeOwnership {
         LOG.info("volume {}: owned by this host at epoch {}, replicas on {}", volume, epoch, placement.peers());
         // Acting needs the lease of the very session that claimed: after a session loss a new session is not the owner.
         long session = claimed.current().ownerSession();
-        return new VolumeReplication(ClusterSpec.peerId(cluster.hostId()), () -> epoch, new ReplicaSet(peers, replicas),
-                new ReleaseTracker(epoch << 40), () -> cluster.mayAct() && cluster.lease().sessionId() == session,
+        return new VolumeReplication(ClusterSpec.peerId(cluster.hostId()), () -> epoch, new ReplicaSet(peers, replicas, absent),
+                ReleaseTracker.forEpoch(epoch), () -> cluster.mayAct() && cluster.lease().sessionId() == session,
                 ids -> dropPeers(cluster, volume, epoch, ids));
+    }
+
+    /**
+     * Connects to a replica peer; null if it cannot be reached. A peer new to the replica set
+     * ({@code fresh}) may still hold this host's replicas of the volume from an earlier epoch, whose
+     * release never reached it (it was cut off, then dropped from the set): they are released —
+     * durably — before the peer counts as a copy, or a takeover by it would destage them over newer
+     * data (simulation seed 1766). A kept set's members hold the recovered dirty data's copies: kept.
+     */
+    private static PeerClient join(ClusterMembership membership, String volume, long epoch, Member m, boolean fresh) {
+        PeerClient peer = null;
+        try {
+            peer = membership.peerConnector().connect(address(m.info().peerAddress()), ClusterSpec.peerId(m.hostId()))
+                    .get(CONNECT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            if (fresh) {
+                peer.release(new Release(ClusterSpec.peerId(membership.cluster().hostId()), FlashCache.volumeId(volume), epoch,
+                        ReleaseTracker.lastSequenceOf(epoch - 1), List.of())).get(CONNECT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            }
+            return peer;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            LOG.warn("volume {}: replica peer {} cannot be used: {}", volume, m.hostId(), e.getCause() != null ? e.getCause() : e);
+        }
+        if (peer != null) {
+            peer.close();
+        }
+        return null;
     }
 
     /**

@@ -14,7 +14,6 @@ import io.flashvisor.destage.DestageSettings;
 import io.flashvisor.node.Policy;
 import io.flashvisor.replication.owner.ReplicaSet;
 import io.flashvisor.replication.protocol.Replicate;
-import io.flashvisor.replication.transport.PeerClient;
 import java.util.List;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -524,11 +523,12 @@ public final class CachedVolume implements BlockVolume {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted waiting for the destager");
         }
-        if (missing.getCause() instanceof ReplicaSet.MissingCopies copies && !copies.failed().isEmpty()) {
-            List<Long> ids = copies.failed().stream().map(PeerClient::peerHostId).toList();
+        if (missing.getCause() instanceof ReplicaSet.MissingCopies copies && !copies.missingHostIds().isEmpty()) {
+            List<Long> ids = copies.missingHostIds();
             replication.peerLost().lost(ids);
-            copies.failed().forEach(replication.peers()::drop);
-            LOG.warn("volume {}: replica peer(s) {} failed a write and left the replica set; running degraded", name, ids);
+            replication.peers().drop(copies);
+            LOG.warn("volume {}: replica peer(s) {} missed a write and left the replica set; running degraded", name,
+                    ids.stream().map(Long::toHexString).toList());
         }
     }
 

@@ -34,6 +34,23 @@ public final class ReleaseTracker {
         this.released = lastSequence;
     }
 
+    /**
+     * A tracker for an owner at ownership epoch {@code epoch}: its sequences start at
+     * {@code epoch << 40}, above everything an owner of an earlier epoch could have used.
+     */
+    public static ReleaseTracker forEpoch(long epoch) {
+        return new ReleaseTracker(epoch << 40);
+    }
+
+    /**
+     * The highest origin sequence an owner at ownership epoch {@code epoch} can use. Releasing a
+     * finished owner's replicas up to it — never "everything" — keeps a later epoch's replicas of
+     * the same origin: a host that owns again numbers its writes above it.
+     */
+    public static long lastSequenceOf(long epoch) {
+        return (epoch + 1 << 40) - 1;
+    }
+
     /** A new write of flush epoch {@code epoch}: its origin sequence. Call under the write's range lock. */
     public synchronized long assign(long epoch) {
         Epoch e = epochs.computeIfAbsent(epoch, k -> new Epoch());

@@ -13,40 +13,63 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * parallel and counts only when every one has acknowledged it durable; releases go to all, best
  * effort (a lost release only keeps a replica longer). A peer that failed a write is dropped
  * ({@link #drop}) once the owner has taken it out of the volume's record: from then on it holds
- * an incomplete copy and must never take the volume over. Thread-safe.
+ * an incomplete copy and must never take the volume over. Members of the record's replica set
+ * that were down when the owner claimed ({@code absent}) miss every write from the start: they
+ * count as failed until they have left the record too. Thread-safe.
  */
 public final class ReplicaSet {
     private final List<PeerClient> peers;
     private final int promised;
+    private final List<Long> absent;
 
-    /** A write that did not reach every promised peer: {@code failed} are the peers that did not take it. */
+    /**
+     * A write that did not reach every promised peer: {@code failed} are the connected peers that did
+     * not take it, {@code absent} the record's members that were never connected.
+     */
     public static final class MissingCopies extends IllegalStateException {
         private static final long serialVersionUID = 1L;
         private final transient List<PeerClient> failed;
+        private final List<Long> absent;
 
-        MissingCopies(String message, List<PeerClient> failed) {
+        MissingCopies(String message, List<PeerClient> failed, List<Long> absent) {
             super(message);
             this.failed = List.copyOf(failed);
+            this.absent = List.copyOf(absent);
         }
 
         public List<PeerClient> failed() {
             return failed;
         }
+
+        /** Every record member that misses the write: it must leave the record before the write is acknowledged. */
+        public List<Long> missingHostIds() {
+            List<Long> ids = new ArrayList<>(absent);
+            failed.forEach(p -> ids.add(p.peerHostId()));
+            return ids;
+        }
     }
 
-    /** @param peers the connected peers; as many as the volume's replicas, or fewer (degraded) */
-    public ReplicaSet(List<PeerClient> peers, int promised) {
+    /**
+     * @param peers    the connected peers; as many as the volume's replicas, or fewer (degraded)
+     * @param absent   peer host ids of record members that are down (a returning owner keeps them)
+     */
+    public ReplicaSet(List<PeerClient> peers, int promised, List<Long> absent) {
         this.peers = new CopyOnWriteArrayList<>(peers);
         this.promised = promised;
+        this.absent = new CopyOnWriteArrayList<>(absent);
+    }
+
+    public ReplicaSet(List<PeerClient> peers, int promised) {
+        this(peers, promised, List.of());
     }
 
     public ReplicaSet(List<PeerClient> peers) {
         this(peers, peers.size());
     }
 
-    /** Fewer peers than promised, or one of them disconnected: a write cannot get every copy. */
+    /** Fewer peers than promised, a record member absent, or a peer disconnected: a write cannot get every copy. */
     public boolean degraded() {
-        return peers.size() < promised || peers.stream().anyMatch(p -> !p.isOpen());
+        return peers.size() < promised || !absent.isEmpty() || peers.stream().anyMatch(p -> !p.isOpen());
     }
 
     /**
@@ -68,19 +91,24 @@ public final class ReplicaSet {
                     failed.add(now.get(i));
                 }
             }
-            if (failed.isEmpty() && now.size() >= promised) {
+            List<Long> gone = List.copyOf(absent);
+            if (failed.isEmpty() && gone.isEmpty() && now.size() >= promised) {
                 return CompletableFuture.completedFuture(null);
             }
-            return CompletableFuture.failedFuture(new MissingCopies(failed.isEmpty()
-                    ? "only " + now.size() + " of " + promised + " replica peers are live"
-                    : failed.size() + " replica peer(s) failed the write", failed));
+            return CompletableFuture.failedFuture(new MissingCopies(!failed.isEmpty()
+                    ? failed.size() + " replica peer(s) failed the write"
+                    : !gone.isEmpty() ? "replica set member(s) " + gone + " are down"
+                    : "only " + now.size() + " of " + promised + " replica peers are live", failed, gone));
         });
     }
 
-    /** The owner took {@code peer} out of the volume's replica set: stop sending to it. */
-    public void drop(PeerClient peer) {
-        peers.remove(peer);
-        peer.close();
+    /** The owner took these hosts out of the volume's replica set: stop sending to them. */
+    public void drop(MissingCopies missing) {
+        absent.removeAll(missing.absent);
+        for (PeerClient peer : missing.failed) {
+            peers.remove(peer);
+            peer.close();
+        }
     }
 
     /** Tells every peer it may forget the volume's writes up to {@code upToSequence}. */

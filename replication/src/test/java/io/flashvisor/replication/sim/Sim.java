@@ -42,38 +42,42 @@ final class Sim {
     static final List<String> IDS = List.of("A", "B", "C");
 
     /**
-     * Planted bugs (negative controls), the product's current lease rule, and the takeover rules as first built.
-     *
-     * @param currentSessionLease the owner's and the takeover's "may act" is the lease of the host's CURRENT
-     *                            coordination session ({@code cluster::mayAct}, as the product does today); false:
-     *                            the lease of the session that won the epoch
-     * @param firstBuild          the first takeover rules (no resume; reconcile keeps data only for the named owner;
-     *                            claim of an unclean volume allowed; obsolete = origin not owner; write-through
-     *                            without leaving the replica set): replays seed 16
+     * A rule the simulated hosts follow differently from the product: a planted bug (negative control)
+     * or a rule as it was before a seed showed it wrong. {@link Config#product()} has none.
      */
-    record Config(boolean ackBeforeReplicaDurable, boolean destageWithoutFence, boolean keepStaleDirty,
-                  boolean currentSessionLease, boolean firstBuild) {
+    enum Deviation {
+        /** Planted: a holder acknowledges a replica before it is durable. */
+        ACK_BEFORE_REPLICA_DURABLE,
+        /** Planted: the destager and the takeover write to the backing store without checking their lease. */
+        DESTAGE_WITHOUT_FENCE,
+        /** Planted: a returning host keeps recovered dirty data although another host took the volume over. */
+        KEEP_STALE_DIRTY,
+        /** Old rule: "may act" was the lease of the host's CURRENT session, not of the session that won the epoch. */
+        CURRENT_SESSION_LEASE,
         /**
-         * The product's rules today (docs/replication.md "Replicas on the holder ... (as built)"): "may act" is the
-         * lease of the session that won the epoch (VolumeOwnership.claim, Takeover.finish).
+         * Old rules, the takeover as first built (seed 16): no resume; reconcile keeps data only for the named owner;
+         * claim of an unclean volume allowed; obsolete = origin not owner; write-through without leaving the set.
          */
+        FIRST_BUILD,
+        /** Old rule (seed 1135): record members down at a returning owner's claim stayed in the replica set. */
+        ABSENT_MEMBER_KEPT,
+        /** Old rule (seed 1766): a peer new to the replica set kept the owner's replicas of earlier epochs. */
+        STALE_REPLICAS_ON_JOIN,
+        /** Old rule (seed 784): obsolete replicas were released up to "everything", so a later epoch's were ignored. */
+        RELEASE_EVERYTHING
+    }
+
+    record Config(Set<Deviation> deviations) {
         static Config product() {
-            return new Config(false, false, false, false, false);
+            return new Config(Set.of());
         }
 
-        /** The rule before that fix: "may act" was the lease of the host's current session (cluster::mayAct). */
-        static Config oldCurrentSessionLease() {
-            return new Config(false, false, false, true, false);
+        static Config with(Deviation d) {
+            return new Config(Set.of(d));
         }
 
-        /** The takeover rules as first built (before the fix of seed 16). */
-        static Config firstBuildRules() {
-            return new Config(false, false, false, false, true);
-        }
-
-        /** Negative control: a holder acknowledges a replica before it is durable. */
-        static Config ackBeforeDurable() {
-            return new Config(true, false, false, false, false);
+        boolean has(Deviation d) {
+            return deviations.contains(d);
         }
     }
 
@@ -131,6 +135,7 @@ final class Sim {
         final Lease lease;
         final ReleaseTracker tracker;
         final List<String> peers;
+        final Set<String> absent = new HashSet<>(); // record members down at the claim (ReplicaSet's absent)
         final Set<String> closed = new HashSet<>();
         long flushEpoch;
         final List<Pending> pending = new ArrayList<>();
@@ -141,7 +146,7 @@ final class Sim {
             this.epoch = epoch;
             this.incarnation = ++incarnations;
             this.lease = lease;
-            this.tracker = new ReleaseTracker(epoch << 40);
+            this.tracker = ReleaseTracker.forEpoch(epoch);
             this.peers = new ArrayList<>(peers);
             this.flushEpoch = flushEpoch;
         }
@@ -346,12 +351,12 @@ final class Sim {
 
     /** The owner's "may act" (CachedVolume: replication.mayAct() = cluster::mayAct, the current session's lease). */
     boolean ownerMayAct(Host h, Owner o) {
-        return cfg.currentSessionLease ? h.zk != null && h.zk.mayAct() : o.lease.isValid();
+        return cfg.has(Deviation.CURRENT_SESSION_LEASE) ? h.zk != null && h.zk.mayAct() : o.lease.isValid();
     }
 
     /** The takeover's "may act" before each backing write (TakeoverDestage: cluster::mayAct). */
     boolean takeoverMayAct(Host h, Takeover t) {
-        return cfg.currentSessionLease ? h.zk != null && h.zk.mayAct() : t.lease.isValid();
+        return cfg.has(Deviation.CURRENT_SESSION_LEASE) ? h.zk != null && h.zk.mayAct() : t.lease.isValid();
     }
 
     // =====================================================================================
@@ -387,7 +392,7 @@ final class Sim {
                     add(enabled, weights, 2, () -> vmStart(h));
                 }
                 add(enabled, weights, 1, () -> crash(h));
-                if (!cfg.firstBuild) {
+                if (!cfg.has(Deviation.FIRST_BUILD)) {
                     add(enabled, weights, 1, () -> gracefulStop(h));
                 }
                 add(enabled, weights, 1, () -> pause(h));
@@ -446,7 +451,9 @@ final class Sim {
         // VolumeOwnership.claim: a returning owner with recovered dirty data keeps its replica set as it is, live or not.
         VolumeRecord before = h.zk.volume(VOL).orElse(null);
         ReplicaPlacement.Placement p;
-        if (!h.dirty.isEmpty() && before != null && h.id.equals(before.owner()) && !before.replicaSet().isEmpty() && !cfg.firstBuild()) {
+        boolean keptSet = !h.dirty.isEmpty() && before != null && h.id.equals(before.owner()) && !before.replicaSet().isEmpty()
+                && !cfg.has(Deviation.FIRST_BUILD);
+        if (keptSet) {
             long liveMembers = before.replicaSet().stream().filter(k -> live.stream().anyMatch(m -> m.hostId().equals(k))).count();
             p = new ReplicaPlacement.Placement(before.replicaSet(), (int) Math.max(0, replicas - liveMembers), false);
         } else {
@@ -464,8 +471,24 @@ final class Sim {
             return;
         }
         // Only live members are connected (VolumeOwnership.claim skips members that are down).
-        List<String> connected = p.peers().stream().filter(k -> live.stream().anyMatch(m -> m.hostId().equals(k))).toList();
-        h.owner = new Owner(c.current().epoch(), h.zk.lease(), connected, h.maxFlushEpoch() + 1);
+        List<String> connected = new ArrayList<>(p.peers().stream().filter(k -> live.stream().anyMatch(m -> m.hostId().equals(k))).toList());
+        long epoch = c.current().epoch();
+        if (!keptSet && !cfg.has(Deviation.STALE_REPLICAS_ON_JOIN)) {
+            // VolumeOwnership.join: a fresh peer first releases, durably, this host's replicas of earlier epochs
+            for (String k : List.copyOf(connected)) {
+                Host peer = hosts.get(k);
+                if (peer.acts() && !cut.contains(pair(h.id, k))) {
+                    peer.appendApplied(new RelRec(h.id, ReleaseTracker.lastSequenceOf(epoch - 1), epoch));
+                    sync(peer);
+                } else {
+                    connected.remove(k); // cannot be reached: absent
+                }
+            }
+        }
+        h.owner = new Owner(epoch, h.zk.lease(), connected, h.maxFlushEpoch() + 1);
+        if (!cfg.has(Deviation.ABSENT_MEMBER_KEPT)) {
+            p.peers().stream().filter(k -> !connected.contains(k)).forEach(h.owner.absent::add);
+        }
         log(h.id + " OWNS epoch " + c.current().epoch() + " peers " + p.peers() + (p.complete() ? "" : " DEGRADED"));
     }
 
@@ -481,7 +504,7 @@ final class Sim {
             return;
         }
         // VolumeOwnership.claim: refused while another host left the volume unclean, unless this host holds its own dirty copy
-        if (!cfg.firstBuild && r.hasOwner() && r.state() != VolumeState.CLEAN && h.dirty.isEmpty()
+        if (!cfg.has(Deviation.FIRST_BUILD) && r.hasOwner() && r.state() != VolumeState.CLEAN && h.dirty.isEmpty()
                 && (!r.owner().equals(h.id) || r.state() == VolumeState.TAKEOVER)) {
             log(h.id + " VM start waits: volume " + r.state() + " owned by dead " + r.owner() + " must be taken over first");
             return;
@@ -513,6 +536,7 @@ final class Sim {
         if (o.peers.size() < replicas) {
             p.missing = true;
         }
+        p.failed.addAll(o.absent); // they miss this write: they must leave the record before it is acknowledged
         for (String peer : o.peers) {
             if (o.closed.contains(peer)) {
                 p.failed.add(peer);
@@ -555,11 +579,11 @@ final class Sim {
                     continue;
                 }
                 if (!p.failed.isEmpty() || p.missing) {
-                    if (cfg.firstBuild && !p.failed.isEmpty() && !dropPeers(h, o, p)) {
+                    if (cfg.has(Deviation.FIRST_BUILD) && !p.failed.isEmpty() && !dropPeers(h, o, p)) {
                         it.remove();
                         continue;
                     }
-                    if (cfg.firstBuild) {
+                    if (cfg.has(Deviation.FIRST_BUILD)) {
                         it.remove();
                         backingWrite(h.id, o.epoch, o.lease, p.w, "write-through (missing replica " + p.failed + ")");
                         ack(h, p.w);
@@ -596,6 +620,7 @@ final class Sim {
             log(h.id + " v" + p.w.ver + " NOT acknowledged: cannot update the replica set: " + e.reason());
             return false;
         }
+        o.absent.removeAll(p.failed);
         for (String f : p.failed) {
             o.peers.remove(f); // ReplicaSet.drop
             for (Pending q : o.pending) {
@@ -653,7 +678,7 @@ final class Sim {
             return;
         }
         if (o.batchIdx < o.batch.size()) {
-            if (!cfg.destageWithoutFence && !ownerMayAct(h, o)) {
+            if (!cfg.has(Deviation.DESTAGE_WITHOUT_FENCE) && !ownerMayAct(h, o)) {
                 log(h.id + " destage stopped: lease lapsed");
                 o.batch = null;
                 return;
@@ -706,7 +731,7 @@ final class Sim {
         h.highestEpoch = Math.max(h.highestEpoch, m.epoch);
         h.log.add(new ReplRec(m.w));
         Msg ack = new Msg(Kind.ACK, h.id, m.from, m.w, m.epoch, 0, m.incarnation, 0);
-        if (cfg.ackBeforeReplicaDurable) {
+        if (cfg.has(Deviation.ACK_BEFORE_REPLICA_DURABLE)) {
             send(ack);
         } else {
             h.ackWhenDurable.add(ack);
@@ -736,7 +761,7 @@ final class Sim {
         } catch (ClusterException e) {
             return;
         }
-        if (cfg.firstBuild) {
+        if (cfg.has(Deviation.FIRST_BUILD)) {
             firstBuildWatcher(h, r, live);
             return;
         }
@@ -749,7 +774,7 @@ final class Sim {
             if (originOwns && inSet) {
                 continue;
             }
-            h.appendApplied(new RelRec(origin, Long.MAX_VALUE, r.epoch()));
+            h.appendApplied(new RelRec(origin, cfg.has(Deviation.RELEASE_EVERYTHING) ? Long.MAX_VALUE : ReleaseTracker.lastSequenceOf(r.epoch()), r.epoch()));
             log(h.id + " releases obsolete replicas of " + origin + " (owner " + r.owner() + " " + r.state() + " epoch " + r.epoch()
                     + " set " + r.replicaSet() + ")");
         }
@@ -801,7 +826,7 @@ final class Sim {
 
     /** Takeover.resume: a takeover this host won but did not finish; claimed again in the current session. */
     private void resumeTakeover(Host h, VolumeRecord r) {
-        if (cfg.firstBuild) {
+        if (cfg.has(Deviation.FIRST_BUILD)) {
             return;
         }
         CasOutcome c;
@@ -834,7 +859,7 @@ final class Sim {
     private void takeoverStep(Host h) {
         Takeover t = h.takeover;
         if (t.idx < t.versions.size()) {
-            if (!cfg.destageWithoutFence && !takeoverMayAct(h, t)) {
+            if (!cfg.has(Deviation.DESTAGE_WITHOUT_FENCE) && !takeoverMayAct(h, t)) {
                 log(h.id + " takeover stopped: lease lapsed");
                 h.takeover = null;
                 return;
@@ -1022,7 +1047,7 @@ final class Sim {
         // VolumeOwnership.reconcile: recovered dirty data is kept only if the record still names this host
         if (!h.dirty.isEmpty()) {
             VolumeRecord r = c.volume(VOL).orElseThrow();
-            boolean keep = h.id.equals(r.owner()) || !cfg.firstBuild && r.state() == VolumeState.TAKEOVER || cfg.keepStaleDirty;
+            boolean keep = h.id.equals(r.owner()) || !cfg.has(Deviation.FIRST_BUILD) && r.state() == VolumeState.TAKEOVER || cfg.has(Deviation.KEEP_STALE_DIRTY);
             log("RESTART " + h.id + ": recovered dirty " + vers(h.dirty.values().stream().flatMap(m -> m.values().stream()).toList())
                     + (keep ? " kept" : " discarded") + " (owner " + r.owner() + ", epoch " + r.epoch() + ")");
             if (!keep) {
