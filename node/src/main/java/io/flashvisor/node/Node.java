@@ -70,6 +70,10 @@ public final class Node implements AutoCloseable {
     public static Node start(NodeSettings settings) throws IOException {
         List<AutoCloseable> opened = new ArrayList<>();
         List<BlockVolume> volumes = new ArrayList<>();
+        if (!io.flashvisor.common.Failpoints.all().isEmpty()) {
+            log.error("PLANTED BUGS ARE ON (-D{}={}): this node may lose or corrupt data; for negative-control tests only",
+                    io.flashvisor.common.Failpoints.PROPERTY, io.flashvisor.common.Failpoints.all());
+        }
         try {
             FlashSpec fs = settings.flash();
             FlashDevice flash = null;
