@@ -64,19 +64,24 @@ public final class FlashvisorProcess implements TestKit.Owned {
     }
 
     public static List<String> javaCommand() {
+        return javaCommand(List.of());
+    }
+
+    static List<String> javaCommand(List<String> jvmOptions) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         String opts = System.getenv("FLASHVISOR_IT_JAVA_OPTS");
         if (opts != null && !opts.isBlank()) {
             cmd.addAll(List.of(opts.trim().split("\\s+")));
         }
+        cmd.addAll(jvmOptions);
         cmd.add("-jar");
         cmd.add(jar().toString());
         return cmd;
     }
 
-    static FlashvisorProcess start(TestKit kit, String label, List<String> args) {
-        List<String> cmd = javaCommand();
+    static FlashvisorProcess start(TestKit kit, String label, List<String> jvmOptions, List<String> args) {
+        List<String> cmd = javaCommand(jvmOptions);
         cmd.addAll(args);
         Path err = kit.file("stderr-" + System.nanoTime() + ".log");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(err.toFile()).redirectInput(ProcessBuilder.Redirect.PIPE);

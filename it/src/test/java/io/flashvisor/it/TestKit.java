@@ -81,7 +81,12 @@ public final class TestKit implements BeforeAllCallback, AfterAllCallback, Befor
 
     /** Starts {@code flashvisor ARGS...} (after the subcommand) and owns it. */
     public FlashvisorProcess flashvisor(String label, String... args) {
-        FlashvisorProcess p = FlashvisorProcess.start(this, label, List.of(args));
+        return flashvisorWithJvmOptions(label, List.of(), args);
+    }
+
+    /** {@link #flashvisor} with extra JVM options (e.g. {@code -Dflashvisor.failpoints=...} for a negative control). */
+    public FlashvisorProcess flashvisorWithJvmOptions(String label, List<String> jvmOptions, String... args) {
+        FlashvisorProcess p = FlashvisorProcess.start(this, label, jvmOptions, List.of(args));
         own(p);
         return p;
     }
@@ -98,13 +103,18 @@ public final class TestKit implements BeforeAllCallback, AfterAllCallback, Befor
 
     /** {@code flashvisor node --config FILE} with this YAML; waits for {@code listeners} ready lines. */
     public FlashvisorProcess node(String yaml, int listeners) {
+        return node(yaml, listeners, List.of());
+    }
+
+    /** {@link #node(String, int)} with extra JVM options. */
+    public FlashvisorProcess node(String yaml, int listeners, List<String> jvmOptions) {
         Path config = file("node-" + owned.size() + ".yaml");
         try {
             Files.writeString(config, yaml);
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
-        FlashvisorProcess p = flashvisor("flashvisor node", "node", "--config", config.toString());
+        FlashvisorProcess p = flashvisorWithJvmOptions("flashvisor node", jvmOptions, "node", "--config", config.toString());
         p.awaitReady(listeners);
         return p;
     }
