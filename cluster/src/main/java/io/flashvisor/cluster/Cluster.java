@@ -70,13 +70,21 @@ public interface Cluster extends AutoCloseable {
      * this session already owns it. Requires a valid lease and a registered host.
      */
     default CasOutcome claimOwnership(String name, VolumeState state, List<String> replicaSet) {
+        return claimOwnership(volume(name).orElseThrow(() ->
+                new ClusterException(ClusterException.Reason.NO_SUCH_VOLUME, "no volume named " + name)), state, replicaSet);
+    }
+
+    /**
+     * {@link #claimOwnership(String, VolumeState, List)} against the record as the caller saw it: lost
+     * (with the current record) if it has changed since — the caller decided on that record.
+     */
+    default CasOutcome claimOwnership(VolumeRecord current, VolumeState state, List<String> replicaSet) {
+        String name = current.name();
         Lease lease = lease();
         if (!lease.isValid()) {
             throw new ClusterException(ClusterException.Reason.NOT_ACTING,
                     "host " + hostId() + " cannot claim volume " + name + ": its session is in doubt or its lease lapsed");
         }
-        VolumeRecord current = volume(name).orElseThrow(() ->
-                new ClusterException(ClusterException.Reason.NO_SUCH_VOLUME, "no volume named " + name));
         List<Member> live = hosts(); // after the record: see RecordRules.mayClaim
         if (live.stream().noneMatch(m -> m.hostId().equals(hostId()) && m.sessionId() == lease.sessionId())) {
             throw new ClusterException(ClusterException.Reason.NOT_ACTING,

@@ -169,6 +169,19 @@ abstract class ClusterContractTest {
     }
 
     @Test
+    void aClaimDecidedOnAnOutdatedRecordLoses() {
+        Cluster a = host("a", "rack1");
+        Cluster b = host("b", "rack2");
+        VolumeRecord seen = a.createVolume(VolumeRecord.create("vm1", "write-back", 1));
+        VolumeRecord byB = b.claimOwnership("vm1", VolumeState.ACTIVE, List.of("a")).current();
+        b.compareAndSet(byB, byB.released());
+        CasOutcome late = a.claimOwnership(seen, VolumeState.ACTIVE, List.of("b"));
+        assertThat(late.won()).isFalse();
+        assertThat(late.current().epoch()).isEqualTo(seen.epoch() + 2);
+        assertThat(a.claimOwnership(late.current(), VolumeState.ACTIVE, List.of("b")).won()).isTrue();
+    }
+
+    @Test
     void listenersHearVolumeChangesMadeByOtherHosts() {
         Cluster a = host("a", "rack1");
         Cluster b = host("b", "rack2");

@@ -3,7 +3,9 @@ package io.flashvisor.node;
 import io.flashvisor.backing.BackingOptions;
 import io.flashvisor.backing.BackingStores;
 import io.flashvisor.cache.engine.ReplicaStore;
+import io.flashvisor.cache.engine.VolumeCache;
 import io.flashvisor.cluster.Cluster;
+import io.flashvisor.cluster.VolumeRecord;
 import io.flashvisor.common.BlockVolume;
 import io.flashvisor.common.ByteSize;
 import io.flashvisor.common.Closeables;
@@ -137,11 +139,19 @@ public final class Node implements AutoCloseable {
         }
         VolumeReplication replication = null;
         try {
-            if (replicas > 0) { // Only a volume with replicas can have been taken over by another host.
-                VolumeOwnership.reconcile(membership.cluster(), flash.cache().attach(spec.name()), backing.size());
+            // Only a volume with replicas can have been taken over by another host. What the recovered dirty data
+            // is worth depends on the record, so the claim is decided on the very record reconcile saw.
+            for (int attempt = 1; replicas > 0 && replication == null; attempt++) {
+                VolumeCache cache = flash.cache().attach(spec.name());
+                VolumeRecord seen = VolumeOwnership.reconcile(membership.cluster(), cache, backing.size());
+                try {
+                    replication = VolumeOwnership.claim(membership, spec.name(), replicas, cache.dirtyBlocks() > 0, seen);
+                } catch (VolumeOwnership.RecordChanged e) {
+                    if (attempt == 5) {
+                        throw e;
+                    }
+                }
             }
-            replication = replicas > 0 ? VolumeOwnership.claim(membership, spec.name(), replicas,
-                    flash.cache().attach(spec.name()).dirtyBlocks() > 0) : null;
         } catch (IOException | RuntimeException e) {
             backing.close();
             throw new IOException("volume '" + spec.name() + "': cannot become its owner: " + e.getMessage(), e);

@@ -42,7 +42,9 @@ final class Takeover {
         if (before.owner().equals(cluster.hostId())) {
             throw new IllegalArgumentException("volume '" + volume + "' is owned by this host");
         }
-        CasOutcome won = cluster.takeOver(volume, List.of());
+        // The other holders stay named in the TAKEOVER record: their copies are valid until it finishes (a returning
+        // owner keeps them as its replica set, VolumeOwnership.claim).
+        CasOutcome won = cluster.takeOver(volume, before.replicaSet().stream().filter(h -> !h.equals(cluster.hostId())).toList());
         if (!won.won()) {
             throw new IllegalArgumentException("volume '" + volume + "' is still owned by live host " + won.current().owner()
                     + " (epoch " + won.current().epoch() + "); a takeover waits until its session has expired");
@@ -55,8 +57,10 @@ final class Takeover {
      * restarted): claims the volume again — in a new session the epoch grows — and destages what it
      * holds of {@code origin}'s writes.
      */
-    static Map<String, Object> resume(Node node, String volume, String backingUri, long origin) throws IOException {
-        CasOutcome won = node.cluster().takeOver(volume, List.of());
+    static Map<String, Object> resume(Node node, VolumeRecord unfinished, long origin) throws IOException {
+        String volume = unfinished.name();
+        String backingUri = unfinished.backing();
+        CasOutcome won = node.cluster().takeOver(volume, unfinished.replicaSet());
         if (!won.won()) {
             throw new IllegalArgumentException("volume '" + volume + "' is owned by " + won.current().owner() + " now");
         }

@@ -126,7 +126,7 @@ final class TakeoverWatcher implements AutoCloseable {
         long volumeId = FlashCache.volumeId(r.name());
         List<Long> origins = node.replicaStore().origins(volumeId);
         try {
-            Takeover.resume(node, r.name(), r.backing(), origins.isEmpty() ? 0 : origins.getFirst());
+            Takeover.resume(node, r, origins.isEmpty() ? 0 : origins.getFirst());
         } catch (IllegalArgumentException | java.io.IOException ex) {
             LOG.info("volume {}: takeover not resumed now: {}", r.name(), ex.getMessage());
         }

@@ -49,23 +49,24 @@ final class VolumeOwnership {
      * took over (and destaged every acknowledged write), so this data is stale: destaging it would
      * write older data over newer (I2). It is discarded before the destager starts.
      */
-    static void reconcile(Cluster cluster, VolumeCache cache, long volumeBytes) throws IOException {
+    static VolumeRecord reconcile(Cluster cluster, VolumeCache cache, long volumeBytes) throws IOException {
+        VolumeRecord record = cluster.volume(cache.name()).orElse(null);
         long dirty = cache.dirtyBytes();
         if (dirty == 0) {
-            return;
+            return record;
         }
-        VolumeRecord record = cluster.volume(cache.name()).orElse(null);
         if (record != null && cluster.hostId().equals(record.owner())) {
             LOG.info("volume {}: {} dirty bytes recovered from flash are current (this host is still the owner, epoch {})",
                     cache.name(), dirty, record.epoch());
-            return;
+            return record;
         }
         if (record != null && record.state() == VolumeState.TAKEOVER) {
             // A holder won the volume but has not finished destaging (it may have died or been fenced mid-way):
-            // this host's copy may be the only complete one left. Keep it; claim() decides who serves.
+            // this host's copy may be the only complete one left, so it is not thrown away — but it is not served
+            // either: claim() waits for the takeover, and once it has finished this data is reconciled as stale.
             LOG.warn("volume {}: {} dirty bytes recovered from flash are kept: host {} took the volume over (epoch {}) but has"
                     + " not finished", cache.name(), dirty, record.owner(), record.epoch());
-            return;
+            return record;
         }
         LOG.warn("volume {}: {} dirty bytes recovered from flash are stale — the volume was taken over while this host was"
                 + " away (owner now {}, epoch {}); discarding them", cache.name(), dirty,
@@ -82,17 +83,28 @@ final class VolumeOwnership {
         } catch (ExecutionException e) {
             throw new IOException("cannot discard stale data of volume " + cache.name() + ": " + e.getCause(), e.getCause());
         }
+        return record;
+    }
+
+    /** The volume's record changed between {@link #reconcile} and {@link #claim}: reconcile again. */
+    static final class RecordChanged extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        RecordChanged(String volume) {
+            super("the record of volume '" + volume + "' changed while this host was claiming it");
+        }
     }
 
     /**
-     * @param hasOwnDirtyData this host recovered dirty data for the volume (it owned it before and a takeover
-     *                        did not finish): it may claim it back and destage its own, complete copy
+     * @param hasOwnDirtyData this host recovered dirty data for the volume that reconcile kept: it keeps its
+     *                        replica set, whose members hold that data's second copies
+     * @param current         the record reconcile decided on; the claim fails with {@link RecordChanged} if the
+     *                        record has changed since
      */
-    static VolumeReplication claim(ClusterMembership membership, String volume, int replicas, boolean hasOwnDirtyData)
-            throws IOException {
+    static VolumeReplication claim(ClusterMembership membership, String volume, int replicas, boolean hasOwnDirtyData,
+                                   VolumeRecord current) throws IOException {
         Cluster cluster = membership.cluster();
         List<Member> live = cluster.hosts();
-        VolumeRecord current = cluster.volume(volume).orElse(null);
         ReplicaPlacement.Placement placement;
         boolean keptSet = hasOwnDirtyData && current != null && cluster.hostId().equals(current.owner())
                 && !current.replicaSet().isEmpty();
@@ -107,19 +119,26 @@ final class VolumeOwnership {
         } else {
             placement = ReplicaPlacement.choose(cluster.hostId(), replicas, live);
         }
-        if (current != null && current.owner() != null && current.state() != VolumeState.CLEAN && !hasOwnDirtyData
+        if (current != null && current.owner() != null && current.state() != VolumeState.CLEAN
                 && (!current.owner().equals(cluster.hostId()) || current.state() == VolumeState.TAKEOVER)) {
             // (Also when this host itself won a takeover it has not finished: its replicas are not on the backing store.)
             // A dead owner's acknowledged writes are on its replica holders, not on the backing store yet: serving
-            // now would read stale data (I3), and its holders would then drop those writes as obsolete (I1).
+            // now would read stale data (I3), and its holders would then drop those writes as obsolete (I1). Even an
+            // owner returning with its own dirty data waits for an unfinished takeover of it: claiming back, it would
+            // replay its older flush epochs over blocks the takeover already wrote newer (simulation seed 13584),
+            // and its new peers would drop the holders' copies of that data (seed 659).
             throw new IOException("volume '" + volume + "' was owned by host " + current.owner() + " (epoch " + current.epoch()
                     + ", " + current.state() + ") and is not clean yet; it can be served once a replica holder has taken it"
                     + " over and destaged it");
         }
-        CasOutcome claimed = cluster.claimOwnership(volume, placement.complete() ? VolumeState.ACTIVE : VolumeState.DEGRADED,
-                placement.peers());
+        VolumeState state = placement.complete() ? VolumeState.ACTIVE : VolumeState.DEGRADED;
+        CasOutcome claimed = current == null ? cluster.claimOwnership(volume, state, placement.peers())
+                : cluster.claimOwnership(current, state, placement.peers());
         if (!claimed.won()) {
             VolumeRecord r = claimed.current();
+            if (current != null && r.version() != current.version()) {
+                throw new RecordChanged(volume);
+            }
             throw new IOException("volume '" + volume + "' is owned by live host " + r.owner() + " (epoch " + r.epoch()
                     + "); stop it there first, or let its session expire for a takeover");
         }

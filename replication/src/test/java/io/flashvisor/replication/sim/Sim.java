@@ -63,6 +63,18 @@ final class Sim {
         ABSENT_MEMBER_KEPT,
         /** Old rule (seed 1766): a peer new to the replica set kept the owner's replicas of earlier epochs. */
         STALE_REPLICAS_ON_JOIN,
+        /**
+         * Old rule (seeds 659, 13584): an owner returning with recovered dirty data claimed the volume back during an
+         * unfinished takeover — its fresh peers dropped the recovered data's second copies, or its destage replayed
+         * older flush epochs over blocks the interrupted takeover had already written newer.
+         */
+        RECLAIM_DURING_TAKEOVER,
+        /**
+         * Old rule (seed 4834): recovered dirty data was reconciled only at the restart; kept during a takeover that
+         * then finished, it was later claimed and destaged as if current (the product reconciles right before it
+         * claims, and claims against the record it reconciled with).
+         */
+        NO_RECONCILE_AT_CLAIM,
         /** Old rule (seed 784): obsolete replicas were released up to "everything", so a later epoch's were ignored. */
         RELEASE_EVERYTHING
     }
@@ -503,8 +515,12 @@ final class Sim {
         } catch (ClusterException e) {
             return;
         }
-        // VolumeOwnership.claim: refused while another host left the volume unclean, unless this host holds its own dirty copy
-        if (!cfg.has(Deviation.FIRST_BUILD) && r.hasOwner() && r.state() != VolumeState.CLEAN && h.dirty.isEmpty()
+        if (!cfg.has(Deviation.NO_RECONCILE_AT_CLAIM)) {
+            reconcile(h, r);
+        }
+        // VolumeOwnership.claim: refused while another host left the volume unclean or a takeover is unfinished
+        if (!cfg.has(Deviation.FIRST_BUILD) && r.hasOwner() && r.state() != VolumeState.CLEAN
+                && (h.dirty.isEmpty() || !cfg.has(Deviation.RECLAIM_DURING_TAKEOVER))
                 && (!r.owner().equals(h.id) || r.state() == VolumeState.TAKEOVER)) {
             log(h.id + " VM start waits: volume " + r.state() + " owned by dead " + r.owner() + " must be taken over first");
             return;
@@ -813,7 +829,8 @@ final class Sim {
     private void startTakeover(Host h, VolumeRecord before, String origin) {
         CasOutcome c;
         try {
-            c = h.zk.takeOver(VOL, List.of());
+            c = h.zk.takeOver(VOL, cfg.has(Deviation.FIRST_BUILD) ? List.of()
+                    : before.replicaSet().stream().filter(x -> !x.equals(h.id)).toList());
         } catch (ClusterException e) {
             return;
         }
@@ -831,7 +848,7 @@ final class Sim {
         }
         CasOutcome c;
         try {
-            c = h.zk.takeOver(VOL, List.of());
+            c = h.zk.takeOver(VOL, r.replicaSet());
         } catch (ClusterException e) {
             return;
         }
@@ -1044,19 +1061,26 @@ final class Sim {
         }
         h.zk = c;
         h.up = true;
-        // VolumeOwnership.reconcile: recovered dirty data is kept only if the record still names this host
-        if (!h.dirty.isEmpty()) {
-            VolumeRecord r = c.volume(VOL).orElseThrow();
-            boolean keep = h.id.equals(r.owner()) || !cfg.has(Deviation.FIRST_BUILD) && r.state() == VolumeState.TAKEOVER || cfg.has(Deviation.KEEP_STALE_DIRTY);
-            log("RESTART " + h.id + ": recovered dirty " + vers(h.dirty.values().stream().flatMap(m -> m.values().stream()).toList())
-                    + (keep ? " kept" : " discarded") + " (owner " + r.owner() + ", epoch " + r.epoch() + ")");
-            if (!keep) {
-                h.log.add(new InvalRec());
-                h.durable = h.log.size(); // invalidate(...).get(): durable before the destager starts
-                h.dirty.clear();
-            }
-        } else {
-            log("RESTART " + h.id);
+        log("RESTART " + h.id);
+        reconcile(h, c.volume(VOL).orElseThrow());
+    }
+
+    /**
+     * VolumeOwnership.reconcile (Node.open, at the restart and again right before the claim): recovered dirty
+     * data is kept only if the record still names this host, or a takeover is unfinished.
+     */
+    private void reconcile(Host h, VolumeRecord r) {
+        if (h.dirty.isEmpty()) {
+            return;
+        }
+        boolean keep = h.id.equals(r.owner()) || !cfg.has(Deviation.FIRST_BUILD) && r.state() == VolumeState.TAKEOVER
+                || cfg.has(Deviation.KEEP_STALE_DIRTY);
+        log(h.id + " reconcile: recovered dirty " + vers(h.dirty.values().stream().flatMap(m -> m.values().stream()).toList())
+                + (keep ? " kept" : " discarded") + " (owner " + r.owner() + " " + r.state() + ", epoch " + r.epoch() + ")");
+        if (!keep) {
+            h.log.add(new InvalRec());
+            h.durable = h.log.size(); // invalidate(...).get(): durable before the destager starts
+            h.dirty.clear();
         }
     }
 
