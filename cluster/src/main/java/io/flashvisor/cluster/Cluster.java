@@ -70,6 +70,7 @@ public interface Cluster extends AutoCloseable {
      * this session already owns it. Requires a valid lease and a registered host.
      */
     default CasOutcome claimOwnership(String name, VolumeState state, List<String> replicaSet) {
+        requireLease(name);
         return claimOwnership(volume(name).orElseThrow(() ->
                 new ClusterException(ClusterException.Reason.NO_SUCH_VOLUME, "no volume named " + name)), state, replicaSet);
     }
@@ -80,11 +81,7 @@ public interface Cluster extends AutoCloseable {
      */
     default CasOutcome claimOwnership(VolumeRecord current, VolumeState state, List<String> replicaSet) {
         String name = current.name();
-        Lease lease = lease();
-        if (!lease.isValid()) {
-            throw new ClusterException(ClusterException.Reason.NOT_ACTING,
-                    "host " + hostId() + " cannot claim volume " + name + ": its session is in doubt or its lease lapsed");
-        }
+        Lease lease = requireLease(name);
         List<Member> live = hosts(); // after the record: see RecordRules.mayClaim
         if (live.stream().noneMatch(m -> m.hostId().equals(hostId()) && m.sessionId() == lease.sessionId())) {
             throw new ClusterException(ClusterException.Reason.NOT_ACTING,
@@ -97,6 +94,15 @@ public interface Cluster extends AutoCloseable {
             return CasOutcome.lost(current);
         }
         return compareAndSet(current, current.claimedBy(hostId(), lease.sessionId(), state, replicaSet));
+    }
+
+    private Lease requireLease(String volume) {
+        Lease lease = lease();
+        if (!lease.isValid()) {
+            throw new ClusterException(ClusterException.Reason.NOT_ACTING,
+                    "host " + hostId() + " cannot claim volume " + volume + ": its session is in doubt or its lease lapsed");
+        }
+        return lease;
     }
 
     /** Takeover after the owner failed: claim in state {@link VolumeState#TAKEOVER} with the other holders. */

@@ -104,9 +104,12 @@ final class VolumeOwnership {
     static VolumeReplication claim(ClusterMembership membership, String volume, int replicas, boolean hasOwnDirtyData,
                                    VolumeRecord current) throws IOException {
         Cluster cluster = membership.cluster();
+        if (current == null) {
+            throw new IOException("volume '" + volume + "' has no record in the cluster");
+        }
         List<Member> live = cluster.hosts();
         ReplicaPlacement.Placement placement;
-        boolean keptSet = hasOwnDirtyData && current != null && cluster.hostId().equals(current.owner())
+        boolean keptSet = hasOwnDirtyData && cluster.hostId().equals(current.owner())
                 && !current.replicaSet().isEmpty();
         if (keptSet) {
             // A returning owner keeps its replica set as it is, live or not: those hosts hold the replicas of the dirty
@@ -119,7 +122,7 @@ final class VolumeOwnership {
         } else {
             placement = ReplicaPlacement.choose(cluster.hostId(), replicas, live);
         }
-        if (current != null && current.owner() != null && current.state() != VolumeState.CLEAN
+        if (current.owner() != null && current.state() != VolumeState.CLEAN
                 && (!current.owner().equals(cluster.hostId()) || current.state() == VolumeState.TAKEOVER)) {
             // (Also when this host itself won a takeover it has not finished: its replicas are not on the backing store.)
             // A dead owner's acknowledged writes are on its replica holders, not on the backing store yet: serving
@@ -131,36 +134,41 @@ final class VolumeOwnership {
                     + ", " + current.state() + ") and is not clean yet; it can be served once a replica holder has taken it"
                     + " over and destaged it");
         }
-        VolumeState state = placement.complete() ? VolumeState.ACTIVE : VolumeState.DEGRADED;
-        CasOutcome claimed = current == null ? cluster.claimOwnership(volume, state, placement.peers())
-                : cluster.claimOwnership(current, state, placement.peers());
-        if (!claimed.won()) {
+        // Peers join before the claim, at the epoch it will have: a fresh peer that cannot be reached stays out of
+        // the record (a record member holds valid copies; simulation seed 19238). A kept set stays whole.
+        long epoch = current.epoch() + 1;
+        List<PeerClient> peers = new ArrayList<>();
+        List<String> members = new ArrayList<>();
+        List<Long> absent = new ArrayList<>();
+        for (String peerHost : placement.peers()) {
+            Member m = live.stream().filter(x -> x.hostId().equals(peerHost)).findFirst().orElse(null);
+            PeerClient peer = m == null ? null : join(membership, volume, epoch, m, !keptSet);
+            if (peer != null) {
+                peers.add(peer);
+                members.add(peerHost);
+            } else if (keptSet) {
+                // A member that is down or does not answer: the volume runs degraded, and the member misses every
+                // write — it leaves the record before the first of them is acknowledged.
+                absent.add(ClusterSpec.peerId(peerHost));
+                members.add(peerHost);
+            }
+        }
+        VolumeState state = peers.size() >= replicas ? VolumeState.ACTIVE : VolumeState.DEGRADED;
+        CasOutcome claimed = cluster.claimOwnership(current, state, members);
+        if (!claimed.won() || claimed.current().epoch() != epoch) {
+            peers.forEach(PeerClient::close);
             VolumeRecord r = claimed.current();
-            if (current != null && r.version() != current.version()) {
+            if (r.version() != current.version()) {
                 throw new RecordChanged(volume);
             }
             throw new IOException("volume '" + volume + "' is owned by live host " + r.owner() + " (epoch " + r.epoch()
                     + "); stop it there first, or let its session expire for a takeover");
         }
-        long epoch = claimed.current().epoch();
-        List<PeerClient> peers = new ArrayList<>();
-        List<Long> absent = new ArrayList<>();
-        for (String peerHost : placement.peers()) {
-            Member m = live.stream().filter(x -> x.hostId().equals(peerHost)).findFirst().orElse(null);
-            PeerClient peer = m == null ? null : join(membership, volume, epoch, m, !keptSet);
-            if (peer == null) {
-                // A member that is down or does not answer: the volume runs degraded, and the member misses every
-                // write — it leaves the record before the first of them is acknowledged.
-                absent.add(ClusterSpec.peerId(peerHost));
-            } else {
-                peers.add(peer);
-            }
-        }
-        if (!placement.complete()) {
+        if (state == VolumeState.DEGRADED) {
             LOG.warn("volume {}: only {} of {} replica peers are live; writes without every copy go through to the backing store",
                     volume, peers.size(), replicas);
         }
-        LOG.info("volume {}: owned by this host at epoch {}, replicas on {}", volume, epoch, placement.peers());
+        LOG.info("volume {}: owned by this host at epoch {}, replicas on {}", volume, epoch, members);
         // Acting needs the lease of the very session that claimed: after a session loss a new session is not the owner.
         long session = claimed.current().ownerSession();
         return new VolumeReplication(ClusterSpec.peerId(cluster.hostId()), () -> epoch, new ReplicaSet(peers, replicas, absent),

@@ -75,8 +75,21 @@ final class Sim {
          * claims, and claims against the record it reconciled with).
          */
         NO_RECONCILE_AT_CLAIM,
+        /** Old rule (seed 19238): a fresh peer that could not be reached at the claim stayed in the record's set. */
+        UNREACHABLE_PEER_IN_SET(19_238),
         /** Old rule (seed 784): obsolete replicas were released up to "everything", so a later epoch's were ignored. */
-        RELEASE_EVERYTHING
+        RELEASE_EVERYTHING;
+
+        /** A seed beyond the negative controls' sweep that shows this deviation (0: the sweep finds it). */
+        final long knownSeed;
+
+        Deviation() {
+            this(0);
+        }
+
+        Deviation(long knownSeed) {
+            this.knownSeed = knownSeed;
+        }
     }
 
     record Config(Set<Deviation> deviations) {
@@ -461,7 +474,7 @@ final class Sim {
     private void startOwner(Host h) {
         List<Member> live = h.zk.hosts();
         // VolumeOwnership.claim: a returning owner with recovered dirty data keeps its replica set as it is, live or not.
-        VolumeRecord before = h.zk.volume(VOL).orElse(null);
+        VolumeRecord before = h.zk.volume(VOL).orElseThrow();
         ReplicaPlacement.Placement p;
         boolean keptSet = !h.dirty.isEmpty() && before != null && h.id.equals(before.owner()) && !before.replicaSet().isEmpty()
                 && !cfg.has(Deviation.FIRST_BUILD);
@@ -471,9 +484,28 @@ final class Sim {
         } else {
             p = ReplicaPlacement.choose(h.id, replicas, live);
         }
+        // VolumeOwnership.join, before the claim: a peer that cannot be reached (down, stopped, cut off) is absent; a
+        // fresh peer first releases, durably, this host's replicas of earlier epochs; only a kept set keeps absent members.
+        long epoch = before.epoch() + 1;
+        List<String> connected = new ArrayList<>();
+        List<String> members = new ArrayList<>();
+        for (String k : p.peers()) {
+            Host peer = hosts.get(k);
+            boolean reachable = live.stream().anyMatch(m -> m.hostId().equals(k)) && peer.acts() && !cut.contains(pair(h.id, k));
+            if (reachable) {
+                if (!keptSet && !cfg.has(Deviation.STALE_REPLICAS_ON_JOIN)) {
+                    peer.appendApplied(new RelRec(h.id, ReleaseTracker.lastSequenceOf(epoch - 1), epoch));
+                    sync(peer);
+                }
+                connected.add(k);
+                members.add(k);
+            } else if (keptSet || cfg.has(Deviation.UNREACHABLE_PEER_IN_SET)) {
+                members.add(k);
+            }
+        }
         CasOutcome c;
         try {
-            c = h.zk.claimOwnership(VOL, p.complete() ? VolumeState.ACTIVE : VolumeState.DEGRADED, p.peers());
+            c = h.zk.claimOwnership(before, connected.size() >= replicas ? VolumeState.ACTIVE : VolumeState.DEGRADED, members);
         } catch (ClusterException e) {
             log(h.id + " claim refused: " + e.reason());
             return;
@@ -482,26 +514,11 @@ final class Sim {
             log(h.id + " claim lost: owner " + c.current().owner() + " epoch " + c.current().epoch());
             return;
         }
-        // Only live members are connected (VolumeOwnership.claim skips members that are down).
-        List<String> connected = new ArrayList<>(p.peers().stream().filter(k -> live.stream().anyMatch(m -> m.hostId().equals(k))).toList());
-        long epoch = c.current().epoch();
-        if (!keptSet && !cfg.has(Deviation.STALE_REPLICAS_ON_JOIN)) {
-            // VolumeOwnership.join: a fresh peer first releases, durably, this host's replicas of earlier epochs
-            for (String k : List.copyOf(connected)) {
-                Host peer = hosts.get(k);
-                if (peer.acts() && !cut.contains(pair(h.id, k))) {
-                    peer.appendApplied(new RelRec(h.id, ReleaseTracker.lastSequenceOf(epoch - 1), epoch));
-                    sync(peer);
-                } else {
-                    connected.remove(k); // cannot be reached: absent
-                }
-            }
-        }
         h.owner = new Owner(epoch, h.zk.lease(), connected, h.maxFlushEpoch() + 1);
         if (!cfg.has(Deviation.ABSENT_MEMBER_KEPT)) {
-            p.peers().stream().filter(k -> !connected.contains(k)).forEach(h.owner.absent::add);
+            members.stream().filter(k -> !connected.contains(k)).forEach(h.owner.absent::add);
         }
-        log(h.id + " OWNS epoch " + c.current().epoch() + " peers " + p.peers() + (p.complete() ? "" : " DEGRADED"));
+        log(h.id + " OWNS epoch " + epoch + " set " + members + " connected " + connected + (keptSet ? " (kept set)" : ""));
     }
 
     /** The VM (re)starts on host h: VolumeOwnership.reconcile was done at restart; now claim. */

@@ -1,6 +1,7 @@
 package io.flashvisor.replication.sim;
 
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import org.junit.jupiter.api.Test;
@@ -13,7 +14,7 @@ class SimulationTest {
     static final int STEPS = 300;
     /** Seeds per CI run ({@code -Dsim.seeds=N} for a longer sweep). */
     static final int SEEDS = 2_000;
-    /** How far a negative control may search for its first violation (the rarest needs about 4,800 seeds). */
+    /** How far a negative control searches for its first violation; rarer ones name a known seed. */
     static final int CONTROL_SEEDS = 10_000;
 
     /** Runs one seed; returns null, or the violation with the step trace. */
@@ -66,8 +67,14 @@ class SimulationTest {
     @org.junit.jupiter.params.ParameterizedTest
     @org.junit.jupiter.params.provider.EnumSource(Sim.Deviation.class)
     void everyDeviationIsCaught(Sim.Deviation deviation) {
-        String r = firstViolation(Sim.Config.with(deviation), CONTROL_SEEDS);
-        assertNotNull(r, deviation + " passed " + CONTROL_SEEDS + " seeds: the simulation does not catch it");
+        Sim.Config cfg = Sim.Config.with(deviation);
+        String r = firstViolation(cfg, CONTROL_SEEDS);
+        if (r == null && deviation.knownSeed > 0) {
+            r = runSeed(deviation.knownSeed, cfg, 60);
+            assertNull(runSeed(deviation.knownSeed, Sim.Config.product(), 60), "the product's rules fail the known seed");
+        }
+        assertNotNull(r, deviation + " passed " + CONTROL_SEEDS + " seeds (and its known seed " + deviation.knownSeed
+                + "): the simulation does not catch it; find a seed with -Dsim.config=" + deviation + " -Dsim.seeds=N");
         System.out.println(deviation + " caught: " + r.lines().findFirst().orElseThrow());
     }
 
