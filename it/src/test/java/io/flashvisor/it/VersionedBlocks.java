@@ -103,6 +103,38 @@ final class VersionedBlocks {
             return version;
         }
 
+        /**
+         * Writes the next version of each block, with up to {@code depth} requests in flight on the connection (as a
+         * VM's virtio queue would: the host group-commits them); returns how many were acknowledged.
+         */
+        int writeAll(RawNbdClient client, List<Long> blocks, int depth) throws IOException {
+            Map<Long, long[]> inFlight = new java.util.HashMap<>(); // cookie -> {block, version}
+            int next = 0;
+            int ok = 0;
+            while (next < blocks.size() || !inFlight.isEmpty()) {
+                while (next < blocks.size() && inFlight.size() < depth) {
+                    long block = blocks.get(next++);
+                    long version = counter.incrementAndGet();
+                    long cookie = client.sendRequest(0, io.flashvisor.nbd.wire.NbdConstants.CMD_WRITE, block * BLOCK, BLOCK);
+                    client.send(stamp(block, version));
+                    inFlight.put(cookie, new long[] {block, version});
+                }
+                RawNbdClient.SimpleReply r = client.readSimpleReply(0);
+                long[] w = inFlight.remove(r.cookie());
+                if (w == null) {
+                    throw new IOException("reply for unknown cookie " + r.cookie());
+                }
+                if (r.error() != 0) {
+                    refusedWrites.incrementAndGet();
+                } else {
+                    acked.merge(w[0], w[1], Math::max);
+                    ackedWrites.incrementAndGet();
+                    ok++;
+                }
+            }
+            return ok;
+        }
+
         /** The last version handed out so far (every later write gets a larger one). */
         long lastVersion() {
             return counter.get();
