@@ -3,6 +3,7 @@ package io.flashvisor.destage;
 import io.flashvisor.cache.engine.DestageBatch;
 import io.flashvisor.cache.engine.VolumeCache;
 import io.flashvisor.common.BlockVolume;
+import io.flashvisor.common.Failpoints;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -48,6 +49,8 @@ public final class Destager implements AutoCloseable {
     private static final int BLOCK = 4096;
     private static final Duration IDLE_POLL = Duration.ofMillis(100);
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(30);
+    /** The planted bug {@value Failpoints#DESTAGE_WITHOUT_FENCE} (off unless a negative-control test switches it on). */
+    private static final boolean DESTAGE_WITHOUT_FENCE = Failpoints.active(Failpoints.DESTAGE_WITHOUT_FENCE);
 
     private final VolumeCache cache;
     private final BlockVolume backing;
@@ -162,7 +165,9 @@ public final class Destager implements AutoCloseable {
     private void run() {
         Duration backoff = settings.retryMin();
         while (running) {
-            if (!mayDestage.getAsBoolean()) {
+            // PLANTED BUG (negative controls only): with the failpoint destage-without-fence on, the lease/epoch
+            // check is skipped and a fenced host destages its stale dirty data over a successor's newer writes.
+            if (!DESTAGE_WITHOUT_FENCE && !mayDestage.getAsBoolean()) {
                 idle(); // Fenced: not one write to the backing store until the lease is valid again.
                 continue;
             }
