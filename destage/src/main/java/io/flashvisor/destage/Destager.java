@@ -84,7 +84,7 @@ public final class Destager implements AutoCloseable {
     }
 
     /**
-     * @param mayDestage checked before every batch: false while this host may not write the volume's
+     * @param mayDestage checked before every batch and every write: false while this host may not write the volume's
      *                   backing store (its cluster lease lapsed: another host may own it now)
      */
     public Destager(VolumeCache cache, BlockVolume backing, DestageSettings settings, DoubleSupplier dirtyRatio,
@@ -248,6 +248,11 @@ public final class Destager implements AutoCloseable {
         ByteBuffer data = ByteBuffer.allocate(batch.runLength(run) * BLOCK);
         cache.readDestageRun(batch, run, data);
         data.flip();
+        // Checked before every write, not only per batch: a host stopped mid-batch (SIGSTOP, a long pause) must not
+        // write the rest of its batch over a successor's newer data once it runs again (SplitBrainTest).
+        if (!DESTAGE_WITHOUT_FENCE && !mayDestage.getAsBoolean()) {
+            throw new IOException("fenced: this host's lease on the volume lapsed");
+        }
         long start = System.nanoTime();
         backing.write(batch.runFirstBlock(run) * BLOCK, data, false);
         noteLatency(System.nanoTime() - start);

@@ -61,6 +61,8 @@ public final class CachedVolume implements BlockVolume {
     static final double DIRTY_LIMIT = 0.85;
     private static final Duration ROOM_WAIT = Duration.ofSeconds(2);
     private static final Duration DIRTY_BLOCK_WAIT = Duration.ofSeconds(30);
+    /** How long a read waits for a lease in doubt to come back before it fails (a ZooKeeper blip is shorter). */
+    private static final Duration LEASE_WAIT = Duration.ofSeconds(5);
     /** Zeroes written as dirty data go to flash in chunks of this size. */
     private static final int ZERO_CHUNK = 1 << 20;
     private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(ZERO_CHUNK).asReadOnlyBuffer();
@@ -170,6 +172,7 @@ public final class CachedVolume implements BlockVolume {
 
     @Override
     public void read(long offset, ByteBuffer dst) throws IOException {
+        awaitLease();
         int length = dst.remaining();
         if (offset + length > cachedEnd) {
             int head = (int) Math.max(0, cachedEnd - offset);
@@ -202,7 +205,7 @@ public final class CachedVolume implements BlockVolume {
     @Override
     public CompletableFuture<Void> tryReadAsync(long offset, ByteBuffer dst) {
         int length = dst.remaining();
-        if (offset % BLOCK != 0 || length % BLOCK != 0 || offset + length > cachedEnd || flashFailure != null) {
+        if (offset % BLOCK != 0 || length % BLOCK != 0 || offset + length > cachedEnd || flashFailure != null || !mayServe()) {
             return null;
         }
         long first = offset / BLOCK;
@@ -222,6 +225,30 @@ public final class CachedVolume implements BlockVolume {
         accessed(first, count);
         dst.position(dst.position() + length);
         return CompletableFuture.completedFuture(null);
+    }
+
+    private boolean mayServe() {
+        return replication == null || replication.mayAct().getAsBoolean();
+    }
+
+    /**
+     * A replicated volume is served only under this host's lease: once it has lapsed another host may
+     * own the volume and hold newer data, so a read here could return a stale block (I3). A lease in
+     * doubt (a ZooKeeper blip) is waited for a few seconds; a lapsed one fails the read.
+     */
+    private void awaitLease() throws IOException {
+        long deadline = System.nanoTime() + LEASE_WAIT.toNanos();
+        while (!mayServe()) {
+            if (System.nanoTime() > deadline) {
+                throw new Fenced(name, "the read is refused (it could return stale data)");
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted waiting for this host's lease");
+            }
+        }
     }
 
     /**
@@ -491,7 +518,7 @@ public final class CachedVolume implements BlockVolume {
         CompletableFuture<Void> peers = remote;
         return local.thenCompose(v -> peers.handle((ok, e) -> {
             if (!replication.mayAct().getAsBoolean()) {
-                throw new CompletionException(new Fenced(name));
+                throw new CompletionException(new Fenced(name, "the write is not acknowledged"));
             }
             if (e != null) {
                 throw new CompletionException(new MissingReplica(e));
@@ -536,9 +563,9 @@ public final class CachedVolume implements BlockVolume {
     static final class Fenced extends VolumeException {
         private static final long serialVersionUID = 1L;
 
-        Fenced(String volume) {
-            super(BlockError.IO, "volume " + volume + ": this host's lease lapsed (another host may own the volume now);"
-                    + " the write is not acknowledged");
+        Fenced(String volume, String outcome) {
+            super(BlockError.IO, "volume " + volume + ": this host's lease lapsed (another host may own the volume now); "
+                    + outcome);
         }
     }
 
@@ -847,6 +874,7 @@ public final class CachedVolume implements BlockVolume {
         var d = destager.status();
         Policy p = policy;
         String health = flashFailure != null ? "flash-failed"
+                : !mayServe() ? "fenced"
                 : !d.health().healthy() ? "destage-failing"
                 : replication != null && replication.peers().degraded() ? "degraded"
                 : p != Policy.WRITE_BACK && s.dirtyBlocks() > 0 ? "draining" : "ok";
