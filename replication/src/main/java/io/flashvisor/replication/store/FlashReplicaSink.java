@@ -2,6 +2,7 @@ package io.flashvisor.replication.store;
 
 import io.flashvisor.cache.engine.ReplicaStore;
 import io.flashvisor.common.BlockError;
+import io.flashvisor.common.Failpoints;
 import io.flashvisor.common.VolumeException;
 import io.flashvisor.replication.protocol.NackCode;
 import io.flashvisor.replication.protocol.Read;
@@ -26,15 +27,31 @@ import org.slf4j.LoggerFactory;
  * releases by origin sequence; keeping data longer is always safe). READ answers from replicas
  * of the volume (any origin, newest version per block); blocks held only in the old owner's own
  * cache are a later step (migration).
+ *
+ * <p>Negative control: with the failpoint {@value Failpoints#REPLICA_ACK_BEFORE_DURABLE} on
+ * ({@code -Dflashvisor.failpoints=replica-ack-before-durable}) this sink acknowledges a REPLICATE
+ * at once and stores nothing — a planted bug that the multi-host integration test must catch.
  */
 public final class FlashReplicaSink implements ReplicaSink {
     private static final Logger LOG = LoggerFactory.getLogger(FlashReplicaSink.class);
     private static final int BLOCK = 4096;
 
     private final ReplicaStore store;
+    /** The planted bug {@link Failpoints#REPLICA_ACK_BEFORE_DURABLE}: off in every normal run. */
+    private final boolean ackBeforeDurable;
 
     public FlashReplicaSink(ReplicaStore store) {
+        this(store, Failpoints.active(Failpoints.REPLICA_ACK_BEFORE_DURABLE));
+    }
+
+    /** @param ackBeforeDurable plant the bug {@link Failpoints#REPLICA_ACK_BEFORE_DURABLE} (tests only) */
+    FlashReplicaSink(ReplicaStore store, boolean ackBeforeDurable) {
         this.store = store;
+        this.ackBeforeDurable = ackBeforeDurable;
+        if (ackBeforeDurable) {
+            LOG.error("PLANTED BUG {}: replicas are acknowledged and NOT stored; for negative-control tests only",
+                    Failpoints.REPLICA_ACK_BEFORE_DURABLE);
+        }
     }
 
     @Override
@@ -42,6 +59,12 @@ public final class FlashReplicaSink implements ReplicaSink {
         CompletableFuture<Void> refused = checkEpoch(m.volumeId(), m.ownershipEpoch());
         if (refused != null) {
             return refused;
+        }
+        if (ackBeforeDurable) {
+            // PLANTED BUG (failpoint replica-ack-before-durable, negative control only): the ACK promises the owner a
+            // durable copy that does not exist. The owner then acknowledges the VM's write with one real copy only, and
+            // a takeover after the owner's death has nothing to destage: acknowledged writes are lost (I1).
+            return CompletableFuture.completedFuture(null);
         }
         // The message's data is a view of the network buffer: the store may keep it until durable, so copy.
         ByteBuffer copy = ByteBuffer.allocate(m.blockCount() * BLOCK).put(m.data()).flip();
