@@ -8,7 +8,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -186,11 +185,6 @@ class ThreeHostTakeoverTest {
      * for seconds, so the winner is killed mid-way.
      */
     @Test
-    @Disabled("product bug (I1, replicas=2), found by this test: the winner's takeover record has an empty replica set, so the"
-            + " other holder's watcher never takes over (the volume stays TAKEOVER, owned by the dead winner), and a manual"
-            + " 'flashvisor takeover' there destages the dead winner's replicas (none) instead of the original owner's, releases"
-            + " clean and drops the only copy. Enable once Takeover/TakeoverWatcher handle a dead winner;"
-            + " run it meanwhile with -Djunit.jupiter.conditions.deactivate=org.junit.*DisabledCondition")
     void twoReplicasTheTakeoverWinnerDiesMidwayTheOtherHolderFinishes() throws Exception {
         Path san = kit.file("san.img");
         Tools.sparseFile(san, 128 * MiB);

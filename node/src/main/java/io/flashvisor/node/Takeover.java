@@ -3,9 +3,11 @@ package io.flashvisor.node;
 import io.flashvisor.backing.BackingOptions;
 import io.flashvisor.backing.BackingStores;
 import io.flashvisor.cache.engine.FlashCache;
+import io.flashvisor.cache.engine.ReplicaStore;
 import io.flashvisor.cluster.CasOutcome;
 import io.flashvisor.cluster.Cluster;
 import io.flashvisor.cluster.VolumeRecord;
+import io.flashvisor.cluster.VolumeState;
 import io.flashvisor.common.BlockVolume;
 import io.flashvisor.node.volume.TakeoverDestage;
 import java.io.IOException;
@@ -49,7 +51,30 @@ final class Takeover {
             throw new IllegalArgumentException("volume '" + volume + "' is still owned by live host " + won.current().owner()
                     + " (epoch " + won.current().epoch() + "); a takeover waits until its session has expired");
         }
-        return finish(node, volume, backingUri, won.current(), ClusterSpec.peerId(before.owner()), before.owner());
+        return finish(node, volume, backingUri, won.current(), origin(node.replicaStore(), FlashCache.volumeId(volume), before),
+                before.owner());
+    }
+
+    /**
+     * Whose writes a takeover destages: the owner's — or, taking over from a host that was itself
+     * taking the volume over and died (a TAKEOVER record), the origin this host holds the newest
+     * ownership epoch of: the owner both were holders for (older origins' copies are obsolete).
+     * 0 when this host holds nothing.
+     */
+    static long origin(ReplicaStore store, long volumeId, VolumeRecord before) {
+        if (before.state() != VolumeState.TAKEOVER) {
+            return ClusterSpec.peerId(before.owner());
+        }
+        long best = 0;
+        int bestEpoch = -1;
+        for (long origin : store.origins(volumeId)) {
+            int epoch = store.versions(origin, volumeId).stream().mapToInt(ReplicaStore.Version::ownerEpoch).max().orElse(-1);
+            if (epoch > bestEpoch) {
+                best = origin;
+                bestEpoch = epoch;
+            }
+        }
+        return best;
     }
 
     /**
@@ -57,13 +82,14 @@ final class Takeover {
      * restarted): claims the volume again — in a new session the epoch grows — and destages what it
      * holds of {@code origin}'s writes.
      */
-    static Map<String, Object> resume(Node node, VolumeRecord unfinished, long origin) throws IOException {
+    static Map<String, Object> resume(Node node, VolumeRecord unfinished) throws IOException {
         String volume = unfinished.name();
         String backingUri = unfinished.backing();
         CasOutcome won = node.cluster().takeOver(volume, unfinished.replicaSet());
         if (!won.won()) {
             throw new IllegalArgumentException("volume '" + volume + "' is owned by " + won.current().owner() + " now");
         }
+        long origin = origin(node.replicaStore(), FlashCache.volumeId(volume), unfinished);
         return finish(node, volume, backingUri, won.current(), origin, Long.toHexString(origin));
     }
 

@@ -73,8 +73,8 @@ final class TakeoverWatcher implements AutoCloseable {
             if (r.owner() == null || !r.replicaSet().contains(me) && !r.owner().equals(me)) {
                 continue;
             }
-            if (r.state() == VolumeState.TAKEOVER) {
-                if (r.owner().equals(me) && !Takeover.running(r.name())) {
+            if (r.state() == VolumeState.TAKEOVER && r.owner().equals(me)) {
+                if (!Takeover.running(r.name())) {
                     resume(r); // This host won it but did not finish.
                 }
                 continue;
@@ -83,8 +83,9 @@ final class TakeoverWatcher implements AutoCloseable {
             if (ownerLive || r.owner().equals(me)) {
                 continue;
             }
-            // The owner is gone and this host is in its replica set: take over — even holding nothing (everything was
-            // destaged and released), so that the volume becomes clean and servable again.
+            // The owner is gone and this host is in its replica set — or the host that was taking the volume over died
+            // too, and this host is one of the other holders its TAKEOVER record names: take over — even holding nothing
+            // (everything was destaged and released), so that the volume becomes clean and servable again.
             if (r.backing() == null) {
                 LOG.warn("volume {}: its owner {} is gone but its record names no backing store; run 'flashvisor takeover'",
                         r.name(), r.owner());
@@ -123,10 +124,8 @@ final class TakeoverWatcher implements AutoCloseable {
         if (r.backing() == null) {
             return;
         }
-        long volumeId = FlashCache.volumeId(r.name());
-        List<Long> origins = node.replicaStore().origins(volumeId);
         try {
-            Takeover.resume(node, r, origins.isEmpty() ? 0 : origins.getFirst());
+            Takeover.resume(node, r);
         } catch (IllegalArgumentException | java.io.IOException ex) {
             LOG.info("volume {}: takeover not resumed now: {}", r.name(), ex.getMessage());
         }

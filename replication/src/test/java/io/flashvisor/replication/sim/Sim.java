@@ -814,16 +814,32 @@ final class Sim {
         if (!r.hasOwner() || !inSet && !r.owner().equals(h.id)) {
             return;
         }
-        if (r.state() == VolumeState.TAKEOVER) {
-            if (r.owner().equals(h.id)) {
-                resumeTakeover(h, r);
-            }
+        if (r.state() == VolumeState.TAKEOVER && r.owner().equals(h.id)) {
+            resumeTakeover(h, r);
             return;
         }
         if (live || r.owner().equals(h.id)) {
             return;
         }
-        startTakeover(h, r, r.owner());
+        // the owner died — or the host taking it over died, and this host is another holder its record names
+        startTakeover(h, r, origin(h, r));
+    }
+
+    /** Takeover.origin: the owner, or after a dead takeover winner the origin held at the newest ownership epoch. */
+    private static String origin(Host h, VolumeRecord before) {
+        if (before.state() != VolumeState.TAKEOVER) {
+            return before.owner();
+        }
+        String best = null;
+        long bestEpoch = -1;
+        for (var e : h.replicas.entrySet()) {
+            long epoch = e.getValue().values().stream().mapToLong(W::ownerEpoch).max().orElse(-1);
+            if (epoch > bestEpoch) {
+                best = e.getKey();
+                bestEpoch = epoch;
+            }
+        }
+        return best;
     }
 
     /** The watcher as first built (seed 16): obsolete = origin not owner; take over only holding the owner's replicas. */
@@ -873,8 +889,7 @@ final class Sim {
             log(h.id + " takeover not resumed: owned by " + c.current().owner());
             return;
         }
-        String origin = h.replicas.isEmpty() ? null : h.replicas.keySet().iterator().next(); // origins(volume).getFirst()
-        beginTakeover(h, c.current(), origin, "RESUMED (was epoch " + r.epoch() + ")");
+        beginTakeover(h, c.current(), origin(h, r), "RESUMED (was epoch " + r.epoch() + ")");
     }
 
     private void beginTakeover(Host h, VolumeRecord won, String origin, String how) {
