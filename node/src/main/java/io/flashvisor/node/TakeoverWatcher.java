@@ -69,7 +69,7 @@ final class TakeoverWatcher implements AutoCloseable {
         String me = cluster.hostId();
         for (VolumeRecord r : cluster.volumes()) {
             long volumeId = FlashCache.volumeId(r.name());
-            releaseObsolete(r, volumeId, store, me);
+            releaseObsolete(r, volumeId, store);
             if (r.owner() == null || !r.replicaSet().contains(me) && !r.owner().equals(me)) {
                 continue;
             }
@@ -101,16 +101,19 @@ final class TakeoverWatcher implements AutoCloseable {
 
     /**
      * Releases replicas here that can never be needed again: their origin no longer owns the volume
-     * and no takeover is pending (it finished, was released clean or served since), or this host left
-     * the replica set (its copy is incomplete).
+     * and no takeover is pending (it finished, was released clean or served since).
      */
-    private static void releaseObsolete(VolumeRecord r, long volumeId, ReplicaStore store, String me) {
+    private static void releaseObsolete(VolumeRecord r, long volumeId, ReplicaStore store) {
         for (long origin : store.origins(volumeId)) {
             boolean originOwns = r.owner() != null && ClusterSpec.peerId(r.owner()) == origin;
             if (r.state() == VolumeState.TAKEOVER && !originOwns) {
                 continue; // Keep every copy until the takeover has finished: its winner may still fail.
             }
-            if (originOwns && r.replicaSet().contains(me)) {
+            if (originOwns) {
+                // Also when this host left the set: the origin may add it back in this epoch (re-replication) and
+                // then release exactly what it must (VolumeOwnership.addPeer); a release "to the end of the epoch"
+                // here would make this host ignore the new writes (simulation seed 8100). Out of the set, its copy
+                // is never used for a takeover.
                 continue;
             }
             LOG.info("volume {}: releasing replicas of host {} here (owner {}, epoch {}, replica set {})", r.name(),

@@ -38,6 +38,7 @@ import org.slf4j.LoggerFactory;
 final class VolumeOwnership {
     private static final Logger LOG = LoggerFactory.getLogger(VolumeOwnership.class);
     private static final long CONNECT_TIMEOUT_SECONDS = 10;
+    private static final long NO_RELEASE = -1;
 
     private VolumeOwnership() {
     }
@@ -142,7 +143,8 @@ final class VolumeOwnership {
         List<Long> absent = new ArrayList<>();
         for (String peerHost : placement.peers()) {
             Member m = live.stream().filter(x -> x.hostId().equals(peerHost)).findFirst().orElse(null);
-            PeerClient peer = m == null ? null : join(membership, volume, epoch, m, !keptSet);
+            PeerClient peer = m == null ? null : join(membership, volume, epoch, m,
+                    keptSet ? NO_RELEASE : ReleaseTracker.lastSequenceOf(epoch - 1));
             if (peer != null) {
                 peers.add(peer);
                 members.add(peerHost);
@@ -173,7 +175,48 @@ final class VolumeOwnership {
         long session = claimed.current().ownerSession();
         return new VolumeReplication(ClusterSpec.peerId(cluster.hostId()), () -> epoch, new ReplicaSet(peers, replicas, absent),
                 ReleaseTracker.forEpoch(epoch), () -> cluster.mayAct() && cluster.lease().sessionId() == session,
-                ids -> dropPeers(cluster, volume, epoch, ids));
+                ids -> dropPeers(cluster, volume, epoch, ids), upTo -> addPeer(membership, volume, epoch, replicas, upTo));
+    }
+
+    /**
+     * Re-replication (issue 4, item 4): a live host outside the replica set (other fault domains
+     * first, most free flash) joins it — connected, this owner's older replicas released there, then
+     * named in the record by compare-and-set (ACTIVE once the set is full again). Its copies count
+     * for writes numbered after {@code releaseUpTo}; the dirty data from before is on the backing
+     * store by the time the last of those writes is acknowledged (they wait for it).
+     */
+    private static PeerClient addPeer(ClusterMembership membership, String volume, long epoch, int replicas, long releaseUpTo)
+            throws IOException {
+        Cluster cluster = membership.cluster();
+        VolumeRecord r = cluster.volume(volume).orElseThrow(() -> new IOException("volume record '" + volume + "' vanished"));
+        if (!cluster.hostId().equals(r.owner()) || r.epoch() != epoch) {
+            throw new IOException("volume '" + volume + "' is no longer this host's at epoch " + epoch);
+        }
+        if (r.replicaSet().size() >= replicas) {
+            return null; // A member that failed has not left the record yet.
+        }
+        List<Member> live = cluster.hosts();
+        ReplicaPlacement.Placement p = ReplicaPlacement.choose(cluster.hostId(), replicas,
+                live.stream().map(Member::info).toList(), r.replicaSet(), java.util.Set.of());
+        for (String candidate : p.peers()) {
+            if (r.replicaSet().contains(candidate)) {
+                continue;
+            }
+            Member m = live.stream().filter(x -> x.hostId().equals(candidate)).findFirst().orElseThrow();
+            PeerClient peer = join(membership, volume, epoch, m, releaseUpTo);
+            if (peer == null) {
+                continue;
+            }
+            List<String> set = new ArrayList<>(r.replicaSet());
+            set.add(candidate);
+            if (cluster.compareAndSet(r, r.withState(set.size() >= replicas ? VolumeState.ACTIVE : VolumeState.DEGRADED, set)).won()) {
+                LOG.info("volume {}: host {} joined the replica set, now {}", volume, candidate, set);
+                return peer;
+            }
+            peer.close();
+            throw new IOException("volume '" + volume + "': its record changed while host " + candidate + " was joining");
+        }
+        return null;
     }
 
     /**
@@ -183,14 +226,14 @@ final class VolumeOwnership {
      * durably — before the peer counts as a copy, or a takeover by it would destage them over newer
      * data (simulation seed 1766). A kept set's members hold the recovered dirty data's copies: kept.
      */
-    private static PeerClient join(ClusterMembership membership, String volume, long epoch, Member m, boolean fresh) {
+    private static PeerClient join(ClusterMembership membership, String volume, long epoch, Member m, long releaseUpTo) {
         PeerClient peer = null;
         try {
             peer = membership.peerConnector().connect(address(m.info().peerAddress()), ClusterSpec.peerId(m.hostId()))
                     .get(CONNECT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-            if (fresh) {
+            if (releaseUpTo != NO_RELEASE) {
                 peer.release(new Release(ClusterSpec.peerId(membership.cluster().hostId()), FlashCache.volumeId(volume), epoch,
-                        ReleaseTracker.lastSequenceOf(epoch - 1), List.of())).get(CONNECT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+                        releaseUpTo, List.of())).get(CONNECT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
             }
             return peer;
         } catch (InterruptedException e) {

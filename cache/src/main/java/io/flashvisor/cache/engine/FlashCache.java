@@ -379,6 +379,11 @@ public final class FlashCache implements AutoCloseable {
         }
     }
 
+    /** Completes when the marker appends issued so far have completed (durable, or failed). */
+    CompletableFuture<Void> markersDone() {
+        return CompletableFuture.allOf(pendingMarkers.stream().map(f -> f.handle((r, t) -> null)).toArray(CompletableFuture[]::new));
+    }
+
     /** Waits until the marker appends issued so far have completed (tests). */
     void awaitMarkers() {
         for (CompletableFuture<?> f : List.copyOf(pendingMarkers)) {

@@ -40,6 +40,9 @@ public final class VolumeCache {
     private final String name;
     private final long volumeId;
     private final int ordinal;
+    /** Destaged batches settled / whose CLEAN records have been issued (see {@link #cleanRecordsDurable}). */
+    private final java.util.concurrent.atomic.AtomicLong batchesSettled = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong markersIssued = new java.util.concurrent.atomic.AtomicLong();
     // Guarded by the engine lock.
     private long hits;
     private long misses;
@@ -466,8 +469,10 @@ public final class VolumeCache {
         }
         List<Record> cleans = new ArrayList<>();
         CacheIndex ci = cache.ci;
+        long generation = 0;
         ci.lock.lock();
         try {
+            generation = batchesSettled.incrementAndGet();
             DirtyVersions versions = ci.dirtyIfAny(ordinal);
             if (versions != null) {
                 versions.release(batch.flushEpoch(), failed);
@@ -481,11 +486,33 @@ public final class VolumeCache {
                 }
                 cleanRecords(cleaned, versions, cleans);
             }
+        } catch (RuntimeException | Error e) {
+            markersIssued.accumulateAndGet(generation, Math::max); // nothing to issue: no waiter may hang on it
+            throw e;
         } finally {
             ci.lock.unlock();
             unpin(batch);
         }
-        cache.appendMarkers(cleans, "CLEAN records of " + batch);
+        try {
+            cache.appendMarkers(cleans, "CLEAN records of " + batch);
+        } finally {
+            markersIssued.accumulateAndGet(generation, Math::max);
+        }
+    }
+
+    /**
+     * Completes once the CLEAN records of every batch settled so far are on flash. Only then may the
+     * owner release those writes' replicas, or acknowledge a write that waited for the backing store:
+     * after a crash before that, recovery would find the destaged versions dirty again and destage
+     * its older flush epochs anew — over the newer data on the backing store, whose other copies
+     * would be gone (simulation seed 37569).
+     */
+    public CompletableFuture<Void> cleanRecordsDurable() {
+        long settled = batchesSettled.get();
+        while (markersIssued.get() < settled) {
+            Thread.onSpinWait(); // destaged() is between its index update and issuing the records: microseconds
+        }
+        return cache.markersDone();
     }
 
     /** The destage of {@code batch} failed: its versions will be handed out again. */

@@ -14,6 +14,7 @@ import io.flashvisor.destage.DestageSettings;
 import io.flashvisor.node.Policy;
 import io.flashvisor.replication.owner.ReplicaSet;
 import io.flashvisor.replication.protocol.Replicate;
+import io.flashvisor.replication.transport.PeerClient;
 import java.util.List;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -22,6 +23,8 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
@@ -63,6 +66,8 @@ public final class CachedVolume implements BlockVolume {
     private static final Duration DIRTY_BLOCK_WAIT = Duration.ofSeconds(30);
     /** How long a read waits for a lease in doubt to come back before it fails (a ZooKeeper blip is shorter). */
     private static final Duration LEASE_WAIT = Duration.ofSeconds(5);
+    /** How long to wait after a failed search for a new replica peer (none live, or it did not answer). */
+    private static final Duration REPAIR_BACKOFF = Duration.ofSeconds(5);
     /** Zeroes written as dirty data go to flash in chunks of this size. */
     private static final int ZERO_CHUNK = 1 << 20;
     private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(ZERO_CHUNK).asReadOnlyBuffer();
@@ -541,7 +546,7 @@ public final class CachedVolume implements BlockVolume {
         destager.setDraining(true);
         int count = data.remaining() / BLOCK;
         try {
-            if (!destager.awaitClean(DIRTY_BLOCK_WAIT)) {
+            if (!destager.awaitClean(DIRTY_BLOCK_WAIT) || !cleanRecordsDurable()) {
                 throw new VolumeException(BlockError.IO, "volume " + name + ": a replica is missing and the volume did not"
                         + " reach the backing store within " + DIRTY_BLOCK_WAIT.toSeconds() + " s; blocks " + first + "+" + count
                         + " are on this host's flash only and are not acknowledged");
@@ -582,18 +587,62 @@ public final class CachedVolume implements BlockVolume {
         }
     }
 
-    /** Tells the peers what the destager has written, a few times a second. */
+    /**
+     * Tells the peers what the destager has written, a few times a second; and once a second, while
+     * a lost peer has left the replica set, looks for a new one (re-replication).
+     */
     private void releaseLoop() {
+        long nextRepair = 0;
         while (!closed) {
             try {
                 Thread.sleep(100);
             } catch (InterruptedException e) {
                 return;
             }
+            if (!replication.mayAct().getAsBoolean()) {
+                continue;
+            }
             long bound = replication.releases().releasable(cache.oldestDirtyEpoch(), VolumeCache.NO_EPOCH);
-            if (bound > 0 && replication.mayAct().getAsBoolean()) {
+            if (bound > 0 && cleanRecordsDurable()) {
                 replication.peers().release(replication.hostId(), cache.volumeId(), replication.ownerEpoch().getAsLong(), bound);
             }
+            if (replication.peers().missing() > 0 && System.nanoTime() - nextRepair > 0) {
+                nextRepair = System.nanoTime() + (repair() ? 0 : REPAIR_BACKOFF.toNanos());
+            }
+        }
+    }
+
+    /** The destaged writes' CLEAN records are on flash (see {@link VolumeCache#cleanRecordsDurable}). */
+    private boolean cleanRecordsDurable() {
+        try {
+            cache.cleanRecordsDurable().get(DIRTY_BLOCK_WAIT.toSeconds(), TimeUnit.SECONDS);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (ExecutionException | TimeoutException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Finds a new peer for a lost one. Its copies count for writes numbered after the join; the writes
+     * before it that missed a copy are acknowledged only once on the backing store, as before.
+     */
+    private boolean repair() {
+        long upTo = replication.releases().lastSequence();
+        try {
+            PeerClient peer = replication.repair().addPeer(upTo);
+            if (peer == null) {
+                return false;
+            }
+            replication.peers().add(peer, upTo);
+            LOG.info("volume {}: replica peer {} joined; copies are complete again for new writes", name,
+                    Long.toHexString(peer.peerHostId()));
+            return true;
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("volume {}: no new replica peer yet: {}", name, e.getMessage());
+            return false;
         }
     }
 

@@ -73,7 +73,7 @@ class ReplicatedWriteBackTest {
     CachedVolume owner(MemoryBacking backing, boolean replicated) throws Exception {
         FlashDevice flash = FlashDevice.open(dir.resolve("owner-flash-" + System.nanoTime()), 64L << 20, false, "s3-fifo");
         VolumeReplication r = replicated
-                ? new VolumeReplication(OWNER, () -> 3, new ReplicaSet(List.of(peer)), new ReleaseTracker(0), lease::get, lost::addAll)
+                ? new VolumeReplication(OWNER, () -> 3, new ReplicaSet(List.of(peer)), new ReleaseTracker(0), lease::get, lost::addAll, upTo -> null)
                 : null;
         return new CachedVolume("vol", backing, flash, Policy.WRITE_BACK, 0,
                 new DestageSettings(64, 4, 0.1, 0.5, Duration.ofMillis(5), Duration.ofMillis(20)), r);

@@ -21,6 +21,8 @@ public final class ReplicaSet {
     private final List<PeerClient> peers;
     private final int promised;
     private final List<Long> absent;
+    /** Peers added mid-epoch ({@link #add}) → the last origin sequence they do not hold. */
+    private final java.util.Map<PeerClient, Long> joinedAfter = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
      * A write that did not reach every promised peer: {@code failed} are the connected peers that did
@@ -78,7 +80,9 @@ public final class ReplicaSet {
      * simply fewer peers than promised). The caller then writes through to the backing store.
      */
     public CompletableFuture<Void> replicate(Replicate write) {
-        List<PeerClient> now = List.copyOf(peers);
+        // A peer added after this write was numbered does not count for it (its copy of the write is not promised).
+        List<PeerClient> now = peers.stream().filter(p -> write.originSequence() > joinedAfter.getOrDefault(p, Long.MIN_VALUE))
+                .toList();
         List<CompletableFuture<Void>> acks = new ArrayList<>(now.size());
         for (PeerClient p : now) {
             acks.add(p.isOpen() ? p.replicate(write)
@@ -102,11 +106,36 @@ public final class ReplicaSet {
         });
     }
 
+    /**
+     * A new peer joined the replica set mid-epoch (re-replication after a peer was lost): it holds
+     * nothing of this owner up to {@code releasedUpTo} — released there — and counts for writes
+     * numbered after that. Writes numbered before still miss a copy and wait for the destager.
+     */
+    public void add(PeerClient peer, long releasedUpTo) {
+        joinedAfter.put(peer, releasedUpTo);
+        peers.add(peer);
+    }
+
+    /**
+     * Promised copies with no peer for them — after a failed peer was dropped (or none was live at
+     * the claim): a new peer should be found. A failed peer still in the set is not counted: it
+     * leaves first (after the volume is clean), so the record never names more peers than promised.
+     */
+    public int missing() {
+        return Math.max(0, promised - peers.size() - absent.size());
+    }
+
+    /** The peer host ids in the set now (connected ones; absent members excluded). */
+    public List<Long> peerHostIds() {
+        return peers.stream().map(PeerClient::peerHostId).toList();
+    }
+
     /** The owner took these hosts out of the volume's replica set: stop sending to them. */
     public void drop(MissingCopies missing) {
         absent.removeAll(missing.absent);
         for (PeerClient peer : missing.failed) {
             peers.remove(peer);
+            joinedAfter.remove(peer);
             peer.close();
         }
     }

@@ -77,6 +77,19 @@ final class Sim {
         NO_RECONCILE_AT_CLAIM,
         /** Old rule (seed 19238): a fresh peer that could not be reached at the claim stayed in the record's set. */
         UNREACHABLE_PEER_IN_SET(19_238),
+        /** Planted: a peer re-added to the replica set mid-epoch keeps the owner's replicas from its earlier stint. */
+        STALE_REPLICAS_ON_REPAIR,
+        /**
+         * Old rule (seed 8100): a holder left out of the replica set released the still-owning origin's replicas up to
+         * the end of its epoch — so after re-replication added it back in that epoch, it ignored (yet acknowledged)
+         * the new writes.
+         */
+        RELEASE_WHILE_ORIGIN_OWNS,
+        /**
+         * Old rule (seed 37569): replicas were released, and writes that waited for the backing store acknowledged,
+         * before the CLEAN records were on flash; a crash then replayed older flush epochs over newer data.
+         */
+        RELEASE_BEFORE_CLEAN_DURABLE,
         /** Old rule (seed 784): obsolete replicas were released up to "everything", so a later epoch's were ignored. */
         RELEASE_EVERYTHING;
 
@@ -145,6 +158,7 @@ final class Sim {
         final W w;
         boolean localDurable;
         final Set<String> acks = new HashSet<>();
+        final Set<String> sentTo = new HashSet<>();
         final Set<String> failed = new HashSet<>();
         boolean missing; // fewer peers than promised
         boolean awaitingClean; // a copy is missing: acknowledged once the destager has put its block on the backing store
@@ -160,6 +174,7 @@ final class Sim {
         final Lease lease;
         final ReleaseTracker tracker;
         final List<String> peers;
+        final Map<String, Long> joinedAfter = new HashMap<>(); // peers added mid-epoch (ReplicaSet.add)
         final Set<String> absent = new HashSet<>(); // record members down at the claim (ReplicaSet's absent)
         final Set<String> closed = new HashSet<>();
         long flushEpoch;
@@ -406,6 +421,9 @@ final class Sim {
                     log(h.id + " client FLUSH -> flush epoch " + o.flushEpoch);
                 });
                 add(enabled, weights, 6, () -> destage(h));
+                if (o.peers.size() + o.absent.size() < replicas) {
+                    add(enabled, weights, 2, () -> repair(h));
+                }
             }
             if (h.acts()) {
                 add(enabled, weights, 8, () -> sync(h));
@@ -521,6 +539,55 @@ final class Sim {
         log(h.id + " OWNS epoch " + epoch + " set " + members + " connected " + connected + (keptSet ? " (kept set)" : ""));
     }
 
+    /**
+     * CachedVolume.repair / VolumeOwnership.addPeer: a live, reachable host outside the replica set releases this
+     * owner's replicas up to the last sequence used (durably), joins the record by CAS, and counts for later writes.
+     */
+    private void repair(Host h) {
+        Owner o = h.owner;
+        if (!ownerMayAct(h, o)) {
+            return;
+        }
+        VolumeRecord r;
+        List<Member> live;
+        try {
+            r = h.zk.volume(VOL).orElseThrow();
+            live = h.zk.hosts();
+        } catch (ClusterException e) {
+            return;
+        }
+        if (!h.id.equals(r.owner()) || r.epoch() != o.epoch || r.replicaSet().size() >= replicas) {
+            return;
+        }
+        for (Member m : live) {
+            String k = m.hostId();
+            Host peer = hosts.get(k);
+            if (k.equals(h.id) || r.replicaSet().contains(k) || !peer.acts() || cut.contains(pair(h.id, k))) {
+                continue;
+            }
+            long upTo = o.tracker.lastSequence();
+            if (!cfg.has(Deviation.STALE_REPLICAS_ON_REPAIR)) {
+                peer.appendApplied(new RelRec(h.id, upTo, o.epoch));
+                sync(peer);
+            }
+            List<String> set = new ArrayList<>(r.replicaSet());
+            set.add(k);
+            CasOutcome c;
+            try {
+                c = h.zk.compareAndSet(r, r.withState(set.size() >= replicas ? VolumeState.ACTIVE : VolumeState.DEGRADED, set));
+            } catch (ClusterException e) {
+                return;
+            }
+            if (c.won()) {
+                o.peers.add(k);
+                o.joinedAfter.put(k, upTo);
+                o.closed.remove(k);
+                log(h.id + " REPAIR: " + k + " joined the replica set " + set + " after seq " + Long.toHexString(upTo));
+            }
+            return;
+        }
+    }
+
     /** The VM (re)starts on host h: VolumeOwnership.reconcile was done at restart; now claim. */
     private void vmStart(Host h) {
         if (hosts.values().stream().anyMatch(x -> x.owner != null && x.up && x.owner.lease.isValid())) {
@@ -566,11 +633,14 @@ final class Sim {
         h.log.add(new DataRec(w));
         Pending p = new Pending(w);
         o.pending.add(p);
-        if (o.peers.size() < replicas) {
+        // ReplicaSet.replicate: a peer added after this write was numbered does not count for it
+        List<String> eligible = o.peers.stream().filter(x -> seq > o.joinedAfter.getOrDefault(x, Long.MIN_VALUE)).toList();
+        if (eligible.size() < replicas) {
             p.missing = true;
         }
+        p.sentTo.addAll(eligible);
         p.failed.addAll(o.absent); // they miss this write: they must leave the record before it is acknowledged
-        for (String peer : o.peers) {
+        for (String peer : eligible) {
             if (o.closed.contains(peer)) {
                 p.failed.add(peer);
             } else {
@@ -593,6 +663,9 @@ final class Sim {
                     // CachedVolume.writeThroughForMissingReplica: acknowledged once the whole volume is clean (every older
                     // epoch and this write destaged, in order); then the failed peers leave the replica set.
                     if (h.dirty.isEmpty()) {
+                        if (!cfg.has(Deviation.RELEASE_BEFORE_CLEAN_DURABLE)) {
+                            sync(h); // VolumeCache.cleanRecordsDurable before the acknowledgement
+                        }
                         it.remove();
                         if (!ownerMayAct(h, o)) {
                             log(h.id + " v" + p.w.ver + " NOT acknowledged: lease lapsed");
@@ -602,7 +675,7 @@ final class Sim {
                     }
                     continue;
                 }
-                boolean peersDone = o.peers.stream().allMatch(x -> p.acks.contains(x) || p.failed.contains(x));
+                boolean peersDone = p.sentTo.stream().allMatch(x -> p.acks.contains(x) || p.failed.contains(x));
                 if (!p.localDurable || !peersDone) {
                     continue;
                 }
@@ -656,8 +729,9 @@ final class Sim {
         o.absent.removeAll(p.failed);
         for (String f : p.failed) {
             o.peers.remove(f); // ReplicaSet.drop
+            o.joinedAfter.remove(f);
             for (Pending q : o.pending) {
-                if (!q.acks.contains(f)) {
+                if (q.sentTo.contains(f) && !q.acks.contains(f)) {
                     q.failed.add(f); // the closed client fails what it still had in flight
                 }
             }
@@ -731,6 +805,9 @@ final class Sim {
         long bound = o.tracker.releasable(h.oldestDirtyEpoch(), NO_EPOCH);
         log(h.id + " backing flush; destaged; release bound " + Long.toHexString(bound));
         if (bound > 0 && ownerMayAct(h, o)) {
+            if (!cfg.has(Deviation.RELEASE_BEFORE_CLEAN_DURABLE)) {
+                sync(h); // VolumeCache.cleanRecordsDurable: the CLEAN records first, then the release
+            }
             for (String peer : o.peers) {
                 if (!o.closed.contains(peer)) {
                     send(new Msg(Kind.REL, h.id, peer, null, o.epoch, bound, o.incarnation, 0));
@@ -804,7 +881,7 @@ final class Sim {
             if (r.state() == VolumeState.TAKEOVER && !originOwns) {
                 continue; // keep every copy until the takeover has finished
             }
-            if (originOwns && inSet) {
+            if (originOwns && (inSet || !cfg.has(Deviation.RELEASE_WHILE_ORIGIN_OWNS))) {
                 continue;
             }
             h.appendApplied(new RelRec(origin, cfg.has(Deviation.RELEASE_EVERYTHING) ? Long.MAX_VALUE : ReleaseTracker.lastSequenceOf(r.epoch()), r.epoch()));
@@ -1040,7 +1117,7 @@ final class Sim {
             if (o != null && o.peers.contains(ends[1])) {
                 o.closed.add(ends[1]);
                 for (Pending p : o.pending) {
-                    if (!p.acks.contains(ends[1])) {
+                    if (p.sentTo.contains(ends[1]) && !p.acks.contains(ends[1])) {
                         p.failed.add(ends[1]);
                     }
                 }
