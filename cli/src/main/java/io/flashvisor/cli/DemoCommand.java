@@ -55,7 +55,8 @@ final class DemoCommand implements Callable<Integer> {
     String flashSize;
 
     @Option(names = "--flash-dir", paramLabel = "DIR",
-            description = "Cluster demo: where the hosts' flash files go (default: the run directory), e.g. a directory on an SSD.")
+            description = {"Cluster demo: where the hosts' flash files go, e.g. a directory on an SSD (default: /dev/shm when it has room -",
+                "RAM standing in for NVMe flash - else the run directory)."})
     Path flashDir;
 
     @Option(names = "--delay", paramLabel = "TIME", defaultValue = "2ms", description = "Cluster demo: the SAN's latency per read and write (default: ${DEFAULT-VALUE}).")

@@ -30,7 +30,7 @@ class DemoTest {
     void theClusterDemoMeasuresKillsAHostAndLosesNothing() throws Exception {
         Tools.require("fio");
         Tools.require("nbdkit");
-        FlashvisorProcess demo = kit.flashvisor("flashvisor demo", "demo", "--dir", kit.dir().toString(), "--seconds", "2",
+        FlashvisorProcess demo = kit.flashvisor("flashvisor demo", "demo", "--dir", kit.dir().toString(), "--seconds", "1",
                 "--crash-seconds", "2", "--san-size", "128M", "--flash-size", "256M");
         int exit = demo.awaitExit(Duration.ofSeconds(200));
         String out = demo.stdout();
@@ -38,7 +38,7 @@ class DemoTest {
         assertThat(exit).as("exit code\n" + demo.output()).isZero();
 
         // The table: both workloads, both paths, the ratio.
-        assertThat(out).contains("Results (fio --ioengine=nbd, 2 s per run");
+        assertThat(out).contains("Results (fio --ioengine=nbd, 1 s per run");
         assertThat(out).contains("4 KiB random write, iodepth 1").contains("4 KiB random 70% read / 30% write (zipf 1.2), iodepth 8");
         assertThat(count(out, "  SAN alone (2ms per I/O)")).isEqualTo(2);
         assertThat(count(out, "  Flashvisor write-back, 1 replica ")).isEqualTo(2);
@@ -98,8 +98,11 @@ class DemoTest {
         String ps = Tools.run(Duration.ofSeconds(10), "ps", "-eo", "pid,args").ok().stdout();
         assertThat(ps.lines().filter(l -> l.contains(dir)).toList()).as("processes still using " + dir).isEmpty();
         Matcher sock = Pattern.compile("socket=(/tmp/fv-demo-\\d+)/").matcher(out);
-        if (sock.find()) {
-            assertThat(Path.of(sock.group(1))).as("the sockets' directory is removed").doesNotExist();
+        assertThat(sock.find()).as("the sockets' directory in the output").isTrue();
+        assertThat(Path.of(sock.group(1))).as("the sockets' directory is removed").doesNotExist();
+        Matcher shm = Pattern.compile("file in (/dev/shm/fv-demo-\\S+) ").matcher(out);
+        if (shm.find()) {
+            assertThat(Path.of(shm.group(1))).as("the flash files in /dev/shm are removed").doesNotExist();
         }
     }
 

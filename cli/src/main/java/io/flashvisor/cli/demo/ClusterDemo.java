@@ -80,7 +80,7 @@ public final class ClusterDemo {
 
     /**
      * @param dataDir where the run directory is created (configs, logs, images)
-     * @param flashDir where the hosts' flash files go; null: the run directory
+     * @param flashDir where the hosts' flash files go; null: {@code /dev/shm} if it has room, else the run directory
      * @param flashvisor the command that runs flashvisor ({@code java [opts] -jar flashvisor.jar})
      * @param seconds measured seconds per fio run
      * @param crashSeconds seconds fio writes before the owner is killed
@@ -152,7 +152,8 @@ public final class ClusterDemo {
         run = Files.createDirectories(s.dataDir().toAbsolutePath().resolve("cluster-" + stamp));
         // Unix socket paths are limited to 107 bytes: the sockets live in a short directory under /tmp.
         sockets = Files.createTempDirectory(Path.of("/tmp"), "fv-demo-");
-        flashDir = s.flashDir() == null ? run : Files.createDirectories(s.flashDir().toAbsolutePath()).resolve("fv-demo-" + stamp);
+        Path flashBase = s.flashDir() != null ? s.flashDir().toAbsolutePath() : defaultFlashBase(s.flashBytes());
+        flashDir = flashBase == null ? run : Files.createDirectories(flashBase).resolve("fv-demo-" + stamp);
         Files.createDirectories(flashDir);
         logToFile(run.resolve("demo.log"));
         installSignalHandlers();
@@ -185,12 +186,40 @@ public final class ClusterDemo {
 
     // ------------------------------------------------------------------------------------------------------ setup
 
+    /**
+     * Where the flash files go by default: {@code /dev/shm} (RAM) when it has room for all three,
+     * standing in for the NVMe flash of a hypervisor host, whose durable writes take microseconds —
+     * a file on a virtual machine's disk often needs a millisecond per fdatasync, as slow as the SAN
+     * it should accelerate. The output says which was used and measures it. Null: the run directory.
+     */
+    static Path defaultFlashBase(long flashBytes) {
+        Path shm = Path.of("/dev/shm");
+        try {
+            if (Files.isDirectory(shm) && Files.isWritable(shm)
+                    && Files.getFileStore(shm).getUsableSpace() > 3 * flashBytes + (256L << 20)) {
+                return shm;
+            }
+        } catch (IOException e) {
+            LOG.debug("cannot use /dev/shm: {}", e.toString());
+        }
+        return null;
+    }
+
     private void header() {
         out.printf(Locale.ROOT, "Flashvisor cluster demo: 3 hosts on this machine in front of a slow SAN; VM disk '%s' in write-back with 1 replica.%n",
                 VOLUME);
-        out.printf(Locale.ROOT, "(%d CPUs, %s, %s, Java %s; files in %s)%n", Runtime.getRuntime().availableProcessors(),
+        out.printf(Locale.ROOT, "(%d CPUs%s, %s, %s, Java %s; files in %s)%n", Runtime.getRuntime().availableProcessors(), loadAverage(),
                 Prerequisites.version("fio", "--version"), Prerequisites.version("nbdkit", "--version"), Runtime.version().feature(), run);
         out.println();
+    }
+
+    /** ", load average 1.23" from /proc/loadavg (other work on the machine skews the numbers), or "". */
+    static String loadAverage() {
+        try {
+            return ", load average " + Files.readString(Path.of("/proc/loadavg")).split("\\s+")[0];
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
     }
 
     private void setUp() throws Exception {
@@ -216,6 +245,10 @@ public final class ClusterDemo {
 
         zk = EmbeddedZooKeeper.start(run.resolve("zookeeper"));
         out.printf(Locale.ROOT, "  ZooKeeper  embedded in this process at %s; session timeout %s%n", zk.connectString(), s.sessionTimeout());
+
+        out.printf(Locale.ROOT, "  flash      each host's flash device is a %s file in %s%n", mib(s.flashBytes()),
+                flashDir.startsWith(Path.of("/dev/shm")) ? flashDir + " (RAM standing in for NVMe flash; --flash-dir DIR puts it on a real disk)"
+                        : flashDir.equals(run) ? "the run directory (on this machine's disk)" : flashDir);
 
         Path secret = run.resolve("cluster.secret");
         byte[] key = new byte[32];
@@ -341,7 +374,7 @@ public final class ClusterDemo {
         Path probe = flashDir.resolve("sync-probe.img");
         Workload sync = new Workload("flash stand-in alone: 4 KiB write + fdatasync, iodepth 1",
                 List.of("--rw=randwrite", "--bs=4k", "--iodepth=1", "--sync=dsync", "--size=64M"), "write");
-        out.printf(Locale.ROOT, "  %-62s ", "(reference) 4 KiB durable write on the flash files' disk ...");
+        out.printf(Locale.ROOT, "  %-62s ", "(reference) 4 KiB durable write on the flash stand-in ...");
         out.flush();
         FioResult flashSync;
         try {
@@ -469,7 +502,7 @@ public final class ClusterDemo {
                     times(r.san().p50Micros() / r.flashvisor().p50Micros(), "lower", "higher"),
                     times(r.san().p99Micros() / r.flashvisor().p99Micros(), "lower", "higher")));
             if (r.flashSync() != null) {
-                sb.append(String.format(Locale.ROOT, fmt, "(flash files' disk: write + sync)", String.format(Locale.ROOT, "%,.0f",
+                sb.append(String.format(Locale.ROOT, fmt, "(flash stand-in: write + sync)", String.format(Locale.ROOT, "%,.0f",
                         r.flashSync().iops()), latency(r.flashSync().p50Micros()), latency(r.flashSync().p99Micros())));
             }
             if (!Double.isNaN(r.hitRatio())) {
@@ -505,21 +538,29 @@ public final class ClusterDemo {
         return List.of("--name=crash", "--rw=randwrite", "--bs=4k", "--offset=0", "--size=" + s.sanBytes());
     }
 
+    /**
+     * The crash writer's rate limit in bytes/s: at most half the volume in the writing time, so fio's
+     * single pass over the volume surely is still running at the trigger, however fast this machine.
+     */
+    private long crashRate() {
+        return Math.max(1L << 20, s.sanBytes() / (2L * s.crashSeconds()));
+    }
+
     private Path stateDir() {
         return run.resolve("fio-verify-state");
     }
 
     /** Writes, kills the owner, watches the takeover. Returns the dirty bytes at the kill. */
     private long powerCut() throws Exception {
-        out.printf(Locale.ROOT, "[4/5] Power cut: fio writes %s (4 KiB random, iodepth 16, verify=crc32c) for %d s, saves what was "
-                + "acknowledged and stops; then %s is killed with SIGKILL%n", VOLUME, s.crashSeconds(), OWNER);
+        out.printf(Locale.ROOT, "[4/5] Power cut: fio writes %s (4 KiB random, iodepth 16, at most %s/s, verify=crc32c) for %d s, saves "
+                + "what was acknowledged and stops; then %s is killed with SIGKILL%n", VOLUME, mib(crashRate()), s.crashSeconds(), OWNER);
         Path aux = Files.createDirectories(stateDir());
         Path trigger = run.resolve("fio-trigger");
         Files.deleteIfExists(trigger);
         Path json = run.resolve("fio-crash-write.json");
         List<String> cmd = new ArrayList<>(List.of("fio", "--output-format=json", "--output=" + json, "--trigger-file=" + trigger,
                 "--trigger=kill -9 $PPID", "--thread", "--aux-path=" + aux, "--verify=crc32c", "--iodepth=16", "--ioengine=nbd",
-                "--uri=" + volumeUri, "--do_verify=0"));
+                "--uri=" + volumeUri, "--do_verify=0", "--rate=" + crashRate()));
         cmd.addAll(crashJob());
         command(cmd);
         Path console = run.resolve("fio-crash-write.console");
@@ -863,7 +904,7 @@ public final class ClusterDemo {
             }
             out.printf(Locale.ROOT, "Logs: %s  (hv1.log hv2.log hv3.log: the hosts; san.log: nbdkit; demo.log: ZooKeeper; hvN.yaml: configs; "
                     + "commands.log: every command run; fio-*.json: fio's reports)%s%n", run, s.keepImages() ? "; images and ZooKeeper data kept (--keep)"
-                    + (flashDir != null && !flashDir.equals(run) ? ", flash files in " + flashDir : "") : "");
+                    + (flashDir != null && !flashDir.equals(run) ? ", flash files in " + flashDir + " (delete them when done)" : "") : "");
             out.printf(Locale.ROOT, "Total time %.0f s.%n", (System.nanoTime() - started) / 1e9);
         }
         if (sockets != null) {

@@ -72,7 +72,7 @@ class ClusterDemoTest {
         assertThat(t).containsPattern("SAN alone \\(2ms per I/O\\) +470 +2.11 ms +2.41 ms");
         assertThat(t).containsPattern("Flashvisor write-back, 1 replica +4,700 +0.211 ms +1.21 ms");
         assertThat(t).containsPattern("Flashvisor vs SAN +10.0x more +10.0x lower +2.0x lower");
-        assertThat(t).containsPattern("\\(flash files' disk: write \\+ sync\\) +2,000 +0.480 ms +0.900 ms");
+        assertThat(t).containsPattern("\\(flash stand-in: write \\+ sync\\) +2,000 +0.480 ms +0.900 ms");
         // Worse is said as worse, not as a ratio below 1.
         assertThat(t).containsPattern("Flashvisor vs SAN +1.5x fewer +4.0x lower +2.0x higher");
         assertThat(t).contains("87 % of reads served from hv1's flash");
