@@ -23,15 +23,16 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"The cluster demo (1-2 minutes): a slow SAN (nbdkit --filter=delay, 2 ms per I/O), an embedded ZooKeeper and",
-            "three Flashvisor hosts on this machine; a VM disk in write-back with one replica. fio measures 4 KiB random",
-            "I/O against the SAN alone and through Flashvisor, side by side; then the disk's owner is killed (SIGKILL) with",
-            "dirty data, its replica holder takes over and destages it, and fio verifies on the SAN image that no",
-            "acknowledged write was lost. Needs fio and nbdkit (Debian: apt-get install -y fio nbdkit libnbd-bin qemu-utils).",
-            "Exit code 0: measured and nothing lost; 1: a failure (printed); 2: missing programs or bad options; 130: Ctrl-C.",
+        description = {"The cluster demo (1-2 minutes): a slow SAN (nbdkit --filter=delay, 2 ms per I/O), an embedded ZooKeeper and "
+                + "three Flashvisor hosts on this machine; a VM disk in write-back with one replica. fio measures 4 KiB random I/O against "
+                + "the SAN alone and through Flashvisor, side by side; then the disk's owner is killed (SIGKILL) with dirty data, its "
+                + "replica holder takes over and destages it, and fio verifies on the SAN image that no acknowledged write was lost.",
+            "Needs fio and nbdkit (Debian: apt-get install -y fio nbdkit libnbd-bin qemu-utils). Exit code 0: measured and nothing "
+                + "lost; 1: a failure (printed); 2: missing programs or bad options; 130: Ctrl-C.",
             "",
-            "With --single: start one node that serves a sparse demo disk on a Unix socket and print how to attach",
-            "nbdinfo, qemu-img, QEMU and fio to it; Ctrl-C stops it."})
+            "With --single: start one node that serves a sparse demo disk on a Unix socket and print how to attach nbdinfo, qemu-img, "
+                + "QEMU and fio to it; Ctrl-C stops it.",
+            ""})
 final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--single", description = "Run one node serving a sparse disk, with attach commands printed, instead of the cluster demo.")
@@ -55,8 +56,8 @@ final class DemoCommand implements Callable<Integer> {
     String flashSize;
 
     @Option(names = "--flash-dir", paramLabel = "DIR",
-            description = {"Cluster demo: where the hosts' flash files go, e.g. a directory on an SSD (default: /dev/shm when it has room -",
-                "RAM standing in for NVMe flash - else the run directory)."})
+            description = "Cluster demo: where the hosts' flash files go, e.g. a directory on an SSD (default: /dev/shm when it has room "
+                    + "- RAM standing in for NVMe flash - else the run directory).")
     Path flashDir;
 
     @Option(names = "--delay", paramLabel = "TIME", defaultValue = "2ms", description = "Cluster demo: the SAN's latency per read and write (default: ${DEFAULT-VALUE}).")
