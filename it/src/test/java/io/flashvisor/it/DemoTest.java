@@ -62,6 +62,25 @@ class DemoTest {
         assertThat(Files.readString(run.resolve("hv2.log")) + Files.readString(run.resolve("hv3.log"))).contains("took over volume vm1 from hv1");
     }
 
+    /**
+     * Negative control: the check is trusted only once it has been seen failing. A planted bug in the
+     * demo zeroes part of the SAN image after the takeover; the demo must say DATA LOST and exit 1.
+     */
+    @Test
+    void aLostWriteIsReportedLoudly() throws Exception {
+        Tools.require("fio");
+        Tools.require("nbdkit");
+        FlashvisorProcess demo = kit.flashvisorWithJvmOptions("flashvisor demo (planted loss)", List.of("-Dflashvisor.failpoints=demo-lose-writes"),
+                "demo", "--dir", kit.dir().toString(), "--seconds", "1", "--crash-seconds", "2", "--san-size", "64M", "--flash-size", "128M");
+        int exit = demo.awaitExit(Duration.ofSeconds(200));
+        String out = demo.stdout();
+        System.out.println(out + demo.stderr().lines().filter(l -> l.startsWith("flashvisor demo")).findFirst().orElse(""));
+        assertThat(exit).as(demo.output()).isEqualTo(1);
+        assertThat(out).contains("PLANTED BUG").doesNotContain("nothing lost").contains("FAILED");
+        assertThat(demo.stderr()).contains("flashvisor demo: FAILED: DATA LOST: fio --verify_only on the SAN image failed");
+        assertAllGone(out);
+    }
+
     @Test
     void ctrlCStopsEverything() throws Exception {
         Tools.require("fio");

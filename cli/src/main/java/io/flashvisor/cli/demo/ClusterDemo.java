@@ -6,6 +6,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.FileAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.flashvisor.cluster.EmbeddedZooKeeper;
+import io.flashvisor.common.Failpoints;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -77,6 +78,12 @@ public final class ClusterDemo {
     static final List<String> PEERS = List.of("hv2", "hv3");
     static final double MiB = 1 << 20;
     static final Duration READY_TIMEOUT = Duration.ofSeconds(120);
+    /**
+     * A planted bug for the demo's negative control ({@code -Dflashvisor.failpoints=demo-lose-writes}
+     * on the demo's JVM): after the takeover, the first 16 MiB of the SAN image are zeroed, as if the
+     * holder had not destaged them. The check must then fail loudly (exit code 1, "DATA LOST").
+     */
+    static final String LOSE_WRITES = "demo-lose-writes";
 
     /**
      * @param dataDir where the run directory is created (configs, logs, images)
@@ -689,6 +696,14 @@ public final class ClusterDemo {
     private int verify(long dirtyAtKill) throws Exception {
         out.println("[5/5] Checking the SAN image directly: fio --verify_only --verify_state_load=1 (reads back every write fio saw "
                 + "acknowledged and checks its crc32c)");
+        if (Failpoints.active(LOSE_WRITES)) {
+            out.printf(Locale.ROOT, "  PLANTED BUG (-D%s=%s): zeroing the first 16 MiB of the SAN image before the check%n", Failpoints.PROPERTY,
+                    LOSE_WRITES);
+            try (var ch = java.nio.channels.FileChannel.open(sanImage, StandardOpenOption.WRITE)) {
+                ch.write(java.nio.ByteBuffer.allocate((int) Math.min(16L << 20, s.sanBytes())), 0);
+                ch.force(true);
+            }
+        }
         Path json = run.resolve("fio-verify.json");
         List<String> cmd = new ArrayList<>(List.of("fio", "--output-format=json", "--output=" + json, "--thread", "--aux-path=" + stateDir(),
                 "--verify=crc32c", "--iodepth=16", "--ioengine=psync", "--filename=" + sanImage, "--verify_only", "--verify_state_load=1",
