@@ -156,12 +156,11 @@ public final class ClusterDemo {
         }
         String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
         Files.createDirectories(s.dataDir());
-        run = Files.createDirectories(s.dataDir().toAbsolutePath().resolve("cluster-" + stamp));
+        run = newDirectory(s.dataDir().toAbsolutePath(), "cluster-" + stamp);
         // Unix socket paths are limited to 107 bytes: the sockets live in a short directory under /tmp.
         sockets = Files.createTempDirectory(Path.of("/tmp"), "fv-demo-");
         Path flashBase = s.flashDir() != null ? s.flashDir().toAbsolutePath() : defaultFlashBase(s.flashBytes());
-        flashDir = flashBase == null ? run : Files.createDirectories(flashBase).resolve("fv-demo-" + stamp);
-        Files.createDirectories(flashDir);
+        flashDir = flashBase == null ? run : newDirectory(Files.createDirectories(flashBase), "fv-demo-" + stamp);
         logToFile(run.resolve("demo.log"));
         installSignalHandlers();
         int rc;
@@ -218,6 +217,19 @@ public final class ClusterDemo {
         out.printf(Locale.ROOT, "(%d CPUs%s, %s, %s, Java %s; files in %s)%n", Runtime.getRuntime().availableProcessors(), loadAverage(),
                 Prerequisites.version("fio", "--version"), Prerequisites.version("nbdkit", "--version"), Runtime.version().feature(), run);
         out.println();
+    }
+
+    /** A new directory {@code base/name}, or {@code base/name-2}, {@code -3}, ... if another demo started in the same second. */
+    static Path newDirectory(Path base, String name) throws IOException {
+        Files.createDirectories(base);
+        for (int i = 1; ; i++) {
+            Path p = base.resolve(i == 1 ? name : name + "-" + i);
+            try {
+                return Files.createDirectory(p);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                // taken: next
+            }
+        }
     }
 
     /** ", load average 1.23" from /proc/loadavg (other work on the machine skews the numbers), or "". */

@@ -86,6 +86,14 @@ class ClusterDemoTest {
     }
 
     @Test
+    void twoDemosStartedInTheSameSecondGetTheirOwnDirectories() throws Exception {
+        Path a = ClusterDemo.newDirectory(dir.resolve("data"), "cluster-20261126-120000");
+        Path b = ClusterDemo.newDirectory(dir.resolve("data"), "cluster-20261126-120000");
+        assertThat(a.getFileName().toString()).isEqualTo("cluster-20261126-120000");
+        assertThat(b.getFileName().toString()).isEqualTo("cluster-20261126-120000-2");
+    }
+
+    @Test
     void missingProgramsAreNamedWithTheInstallCommand() {
         String m = Prerequisites.message(List.of("fio (the load generator): not found"));
         assertThat(m).contains("fio (the load generator): not found").contains("apt-get install -y fio nbdkit libnbd-bin qemu-utils")
