@@ -449,11 +449,16 @@ public final class ClusterDemo {
         return fio(target, w, json, s.seconds());
     }
 
-    /** One time-based fio run of {@code w} against {@code target} (engine and what it opens): 1 s warm-up, then {@code seconds} measured. */
+    /** Seconds of warm-up before each measured run: 1, or none for runs shorter than 5 s (quick checks, the tests). */
+    static int rampSeconds(int seconds) {
+        return seconds >= 5 ? 1 : 0;
+    }
+
+    /** One time-based fio run of {@code w} against {@code target} (engine and what it opens): warm-up, then {@code seconds} measured. */
     private FioResult fio(List<String> target, Workload w, Path json, int seconds) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("fio", "--name=demo"));
         cmd.addAll(target);
-        cmd.addAll(List.of("--time_based", "--ramp_time=1s", "--runtime=" + seconds + "s", "--norandommap", "--randrepeat=0",
+        cmd.addAll(List.of("--time_based", "--ramp_time=" + rampSeconds(seconds) + "s", "--runtime=" + seconds + "s", "--norandommap", "--randrepeat=0",
                 "--percentile_list=50:99", "--output-format=json", "--output=" + json));
         cmd.addAll(w.fioArgs());
         command(cmd);
@@ -507,8 +512,8 @@ public final class ClusterDemo {
 
     static String table(List<Row> rows, int seconds, String delay) {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "Results (fio --ioengine=nbd, %d s per run after 1 s warm-up; latency = fio's completion latency):%n",
-                seconds));
+        sb.append(String.format(Locale.ROOT, "Results (fio --ioengine=nbd, %d s per run%s; latency = fio's completion latency):%n",
+                seconds, rampSeconds(seconds) > 0 ? " after " + rampSeconds(seconds) + " s warm-up" : ""));
         String fmt = "  %-34s %12s %12s %12s%n";
         for (Row r : rows) {
             sb.append(String.format(Locale.ROOT, "  %s%n", r.workload().label()));

@@ -67,7 +67,8 @@ class ClusterDemoTest {
                 new ClusterDemo.Row(w.get(1), new FioResult(3000, 2200, 4000, 30000, 0, 0), new FioResult(2000, 550, 8000, 20000, 0, 0), 0.873,
                         null));
         String t = ClusterDemo.table(rows, 10, "2ms");
-        assertThat(t).contains("10 s per run");
+        assertThat(t).contains("10 s per run after 1 s warm-up;");
+        assertThat(ClusterDemo.table(rows, 2, "2ms")).contains("2 s per run;");
         assertThat(t).contains("  4 KiB random write, iodepth 1\n");
         assertThat(t).containsPattern("SAN alone \\(2ms per I/O\\) +470 +2.11 ms +2.41 ms");
         assertThat(t).containsPattern("Flashvisor write-back, 1 replica +4,700 +0.211 ms +1.21 ms");
