@@ -95,8 +95,15 @@ public final class Node implements AutoCloseable {
             }
             ExportCatalog catalog = new ExportCatalog();
             for (VolumeSpec spec : settings.volumes()) {
-                BlockVolume volume = open(spec, flash, fs, membership,
-                        settings.cluster() == null ? 0 : settings.cluster().replicas(spec.name()));
+                BlockVolume volume;
+                try {
+                    volume = open(spec, flash, fs, membership, settings.cluster() == null ? 0 : settings.cluster().replicas(spec.name()));
+                } catch (VolumeOwnership.NotServableNow e) {
+                    // Another host's volume (or one awaiting a takeover) must not stop this host serving its others.
+                    log.error("volume {} is NOT served by this host: {}; start this node again once it is free", spec.name(),
+                            e.getMessage());
+                    continue;
+                }
                 opened.add(0, volume); // Volumes close before the flash device they use.
                 volumes.add(volume);
                 catalog.add(new Export(spec.name(), spec.description(), volume));
@@ -152,6 +159,9 @@ public final class Node implements AutoCloseable {
                     }
                 }
             }
+        } catch (VolumeOwnership.NotServableNow e) {
+            backing.close();
+            throw e;
         } catch (IOException | RuntimeException e) {
             backing.close();
             throw new IOException("volume '" + spec.name() + "': cannot become its owner: " + e.getMessage(), e);

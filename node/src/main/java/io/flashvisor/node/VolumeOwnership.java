@@ -87,6 +87,15 @@ final class VolumeOwnership {
         return record;
     }
 
+    /** Another host owns the volume, or its takeover is unfinished: this host cannot serve it now. */
+    static final class NotServableNow extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        NotServableNow(String message) {
+            super(message);
+        }
+    }
+
     /** The volume's record changed between {@link #reconcile} and {@link #claim}: reconcile again. */
     static final class RecordChanged extends IOException {
         private static final long serialVersionUID = 1L;
@@ -131,7 +140,7 @@ final class VolumeOwnership {
             // owner returning with its own dirty data waits for an unfinished takeover of it: claiming back, it would
             // replay its older flush epochs over blocks the takeover already wrote newer (simulation seed 13584),
             // and its new peers would drop the holders' copies of that data (seed 659).
-            throw new IOException("volume '" + volume + "' was owned by host " + current.owner() + " (epoch " + current.epoch()
+            throw new NotServableNow("volume '" + volume + "' was owned by host " + current.owner() + " (epoch " + current.epoch()
                     + ", " + current.state() + ") and is not clean yet; it can be served once a replica holder has taken it"
                     + " over and destaged it");
         }
@@ -163,7 +172,7 @@ final class VolumeOwnership {
             if (r.version() != current.version()) {
                 throw new RecordChanged(volume);
             }
-            throw new IOException("volume '" + volume + "' is owned by live host " + r.owner() + " (epoch " + r.epoch()
+            throw new NotServableNow("volume '" + volume + "' is owned by live host " + r.owner() + " (epoch " + r.epoch()
                     + "); stop it there first, or let its session expire for a takeover");
         }
         if (state == VolumeState.DEGRADED) {

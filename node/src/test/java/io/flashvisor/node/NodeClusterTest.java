@@ -77,10 +77,12 @@ class NodeClusterTest {
 
                 // One record per volume. A write-back volume with replicas is claimed by the node that serves it
                 // (epoch 1), degraded when fewer peers were live than it promises: a started before b (vm1: no peer),
-                // b found only a (vm3: one of two). vm2 (no replicas) stays unowned.
+                // b found only a (vm3: one of two). vm2 (no replicas) stays unowned. Once b is live, a's vm1 takes it
+                // as its replica peer (re-replication): ACTIVE in the same epoch.
+                await().atMost(WAIT).until(() -> b.cluster().volume("vm1").orElseThrow().state() == VolumeState.ACTIVE);
                 assertThat(b.cluster().volumes()).extracting(VolumeRecord::name, VolumeRecord::owner, VolumeRecord::epoch,
                         VolumeRecord::state, VolumeRecord::replicaSet).containsExactly(
-                        tuple("vm1", "hv-a", 1L, VolumeState.DEGRADED, List.of()),
+                        tuple("vm1", "hv-a", 1L, VolumeState.ACTIVE, List.of("hv-b")),
                         tuple("vm2", null, 0L, VolumeState.CLEAN, List.of()),
                         tuple("vm3", "hv-b", 1L, VolumeState.DEGRADED, List.of("hv-a")));
                 assertThat(a.replicas("vm1")).isEqualTo(1);
@@ -125,8 +127,8 @@ class NodeClusterTest {
                 assertThat(vm1.get("owner").asText()).isEqualTo("hv-a");
                 assertThat(vm1.get("ownerLive").asBoolean()).isTrue();
                 assertThat(vm1.get("epoch").asLong()).isEqualTo(1);
-                assertThat(vm1.get("replicaSet")).isEmpty();
-                assertThat(vm1.get("state").asText()).isEqualTo(VolumeState.DEGRADED.name());
+                assertThat(vm1.get("replicaSet").get(0).asText()).isEqualTo("hv-b");
+                assertThat(vm1.get("state").asText()).isEqualTo(VolumeState.ACTIVE.name());
                 assertThat(control(dir.resolve("b/control.sock"), "status").has("volumes")).isTrue();
 
                 // A claim shows as owner and epoch 1.
