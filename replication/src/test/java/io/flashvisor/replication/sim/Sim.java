@@ -76,7 +76,7 @@ final class Sim {
          */
         NO_RECONCILE_AT_CLAIM,
         /** Old rule (seed 19238): a fresh peer that could not be reached at the claim stayed in the record's set. */
-        UNREACHABLE_PEER_IN_SET(19_238),
+        UNREACHABLE_PEER_IN_SET(10_181),
         /** Planted: a peer re-added to the replica set mid-epoch keeps the owner's replicas from its earlier stint. */
         STALE_REPLICAS_ON_REPAIR,
         /**
@@ -84,12 +84,12 @@ final class Sim {
          * the end of its epoch — so after re-replication added it back in that epoch, it ignored (yet acknowledged)
          * the new writes.
          */
-        RELEASE_WHILE_ORIGIN_OWNS,
+        RELEASE_WHILE_ORIGIN_OWNS(48_513),
         /**
          * Old rule (seed 37569): replicas were released, and writes that waited for the backing store acknowledged,
          * before the CLEAN records were on flash; a crash then replayed older flush epochs over newer data.
          */
-        RELEASE_BEFORE_CLEAN_DURABLE,
+        RELEASE_BEFORE_CLEAN_DURABLE(37_569),
         /** Old rule (seed 784): obsolete replicas were released up to "everything", so a later epoch's were ignored. */
         RELEASE_EVERYTHING;
 
