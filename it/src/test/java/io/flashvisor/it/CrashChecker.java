@@ -174,6 +174,20 @@ public final class CrashChecker {
         }
 
         /**
+         * Lets fio write for {@code time}, then on — at most {@code extra} longer — until
+         * {@code dirtyBytes} reports at least {@code atLeast}: on a loaded machine less is written per
+         * second, and what a crash test relies on is the dirty amount at the kill, not the time.
+         */
+        public void writeUntilDirty(Duration time, java.util.function.LongSupplier dirtyBytes, long atLeast, Duration extra)
+                throws InterruptedException {
+            writeFor(time);
+            long deadline = System.nanoTime() + extra.toNanos();
+            while (dirtyBytes.getAsLong() < atLeast && System.nanoTime() < deadline) {
+                writeFor(Duration.ofMillis(200));
+            }
+        }
+
+        /**
          * Creates the trigger file and waits until fio has saved its verify state and killed itself.
          * Only after this returns may the test kill the server.
          */

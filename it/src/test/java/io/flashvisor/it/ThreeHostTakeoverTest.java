@@ -233,11 +233,8 @@ class ThreeHostTakeoverTest {
     private static Killed writeThenKill(CrashChecker checker, LoopbackCluster.Host owner, List<LoopbackCluster.Host> victims)
             throws Exception {
         CrashChecker.Writer writer = checker.startWriter(owner.uri("vm1"));
-        writer.writeFor(Duration.ofMillis(2500));
-        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-        while (owner.control.volume("vm1").path("dirtyBytes").asLong() < 4 * MiB && System.nanoTime() < deadline) {
-            writer.writeFor(Duration.ofMillis(200));
-        }
+        writer.writeUntilDirty(Duration.ofMillis(2500), () -> owner.control.volume("vm1").path("dirtyBytes").asLong(), 4 * MiB,
+                Duration.ofSeconds(5));
         writer.stopAtTrigger();
         JsonNode atKill = owner.control.volume("vm1");
         long at = System.nanoTime();
