@@ -91,7 +91,7 @@ final class Sim {
          */
         RELEASE_BEFORE_CLEAN_DURABLE(37_569),
         /** Old rule (seed 784): obsolete replicas were released up to "everything", so a later epoch's were ignored. */
-        RELEASE_EVERYTHING;
+        RELEASE_EVERYTHING(62_423);
 
         /** A seed beyond the negative controls' sweep that shows this deviation (0: the sweep finds it). */
         final long knownSeed;
