@@ -51,7 +51,7 @@ final class Sim {
         /** Planted: the destager and the takeover write to the backing store without checking their lease. */
         DESTAGE_WITHOUT_FENCE,
         /** Planted: a returning host keeps recovered dirty data although another host took the volume over. */
-        KEEP_STALE_DIRTY,
+        KEEP_STALE_DIRTY(1_004),
         /** Old rule: "may act" was the lease of the host's CURRENT session, not of the session that won the epoch. */
         CURRENT_SESSION_LEASE,
         /**
@@ -60,9 +60,9 @@ final class Sim {
          */
         FIRST_BUILD,
         /** Old rule (seed 1135): record members down at a returning owner's claim stayed in the replica set. */
-        ABSENT_MEMBER_KEPT,
+        ABSENT_MEMBER_KEPT(3_489),
         /** Old rule (seed 1766): a peer new to the replica set kept the owner's replicas of earlier epochs. */
-        STALE_REPLICAS_ON_JOIN,
+        STALE_REPLICAS_ON_JOIN(6_712),
         /**
          * Old rule (seeds 659, 13584): an owner returning with recovered dirty data claimed the volume back during an
          * unfinished takeover — its fresh peers dropped the recovered data's second copies, or its destage replayed
@@ -74,11 +74,11 @@ final class Sim {
          * then finished, it was later claimed and destaged as if current (the product reconciles right before it
          * claims, and claims against the record it reconciled with).
          */
-        NO_RECONCILE_AT_CLAIM,
+        NO_RECONCILE_AT_CLAIM(3_011),
         /** Old rule (seed 19238): a fresh peer that could not be reached at the claim stayed in the record's set. */
         UNREACHABLE_PEER_IN_SET(10_181),
         /** Planted: a peer re-added to the replica set mid-epoch keeps the owner's replicas from its earlier stint. */
-        STALE_REPLICAS_ON_REPAIR,
+        STALE_REPLICAS_ON_REPAIR(3_581),
         /**
          * Old rule (seed 8100): a holder left out of the replica set released the still-owning origin's replicas up to
          * the end of its epoch — so after re-replication added it back in that epoch, it ignored (yet acknowledged)
@@ -93,7 +93,7 @@ final class Sim {
         /** Old rule (seed 784): obsolete replicas were released up to "everything", so a later epoch's were ignored. */
         RELEASE_EVERYTHING(62_423);
 
-        /** A seed beyond the negative controls' sweep that shows this deviation (0: the sweep finds it). */
+        /** A seed that shows this deviation, tried first (0: the sweep finds one within a few hundred seeds). */
         final long knownSeed;
 
         Deviation() {
