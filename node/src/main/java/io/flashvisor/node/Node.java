@@ -51,6 +51,7 @@ public final class Node implements AutoCloseable {
     private final NbdServer server;
     private volatile ControlServer control;
     private volatile TakeoverWatcher watcher;
+    private volatile FreeFlashPublisher freeFlash;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
 
@@ -122,6 +123,9 @@ public final class Node implements AutoCloseable {
             }
             if (membership != null && settings.cluster().autoTakeover()) {
                 node.watcher = TakeoverWatcher.start(node);
+            }
+            if (membership != null) {
+                node.freeFlash = FreeFlashPublisher.start(membership, flash.cache());
             }
             for (Listener l : settings.listeners()) {
                 log.info("listening on {} uri={}", l, node.uri(l, ""));
@@ -267,6 +271,9 @@ public final class Node implements AutoCloseable {
         try {
             if (watcher != null) {
                 watcher.close();
+            }
+            if (freeFlash != null) {
+                freeFlash.close();
             }
             Closeables.closeAll(control == null ? List.of(server) : List.of(control, server));
             releaseOwnedVolumes();
