@@ -119,6 +119,11 @@ final class ReplicationBench implements Callable<Integer> {
     @Option(names = "--no-takeover", description = "Skip the takeover measurement.")
     boolean noTakeover;
 
+    @Option(names = "--flash-dir", description = "Where the hosts' flash files go (default: with the images). On one machine"
+            + " all three hosts' fdatasyncs queue on the same disk; a RAM directory such as /dev/shm stands in for each host's"
+            + " own NVMe device.")
+    Path flashDir;
+
     @Option(names = "--data-dir", description = "Where the images (deleted at the end) and the results go (default: bench-data/ in the Flashvisor home).")
     Path dataDir;
 
@@ -154,11 +159,13 @@ final class ReplicationBench implements Callable<Integer> {
             javaOpts.addAll(List.of(envOpts.trim().split("\\s+")));
         }
 
-        Cluster cluster = new Cluster(run, images, java, jar, javaOpts, flashBytes);
+        Path flashFiles = flashDir == null ? images : Files.createTempDirectory(flashDir.toAbsolutePath(), "fv-bench-flash-");
+        Cluster cluster = new Cluster(run, images, flashFiles, java, jar, javaOpts, flashBytes);
         Thread cleanup = new Thread(() -> {
             FioRun.killAll();
             cluster.close();
             NbdServerBench.deleteTree(images);
+            NbdServerBench.deleteTree(flashFiles);
             NbdServerBench.deleteTree(run);
         }, "bench-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
@@ -172,7 +179,7 @@ final class ReplicationBench implements Callable<Integer> {
         long started = System.nanoTime();
         ObjectNode takeover = null;
         try {
-            header(images, bytes, flashBytes, javaOpts);
+            header(flashFiles, bytes, flashBytes, javaOpts);
             Path sanDir = Files.createDirectories(images.resolve("san"));
             for (String v : VOLUMES) {
                 sparse(sanDir.resolve(v), bytes);
@@ -216,6 +223,7 @@ final class ReplicationBench implements Callable<Integer> {
             FioRun.killAll();
             cluster.close();
             NbdServerBench.deleteTree(images);
+            NbdServerBench.deleteTree(flashFiles);
             Runtime.getRuntime().removeShutdownHook(cleanup);
         }
         out.println();
@@ -462,12 +470,12 @@ final class ReplicationBench implements Callable<Integer> {
 
     // ---------------------------------------------------------------------------------------------------------------- report
 
-    private void header(Path images, long bytes, long flashBytes, List<String> javaOpts) throws IOException, InterruptedException {
+    private void header(Path flashFiles, long bytes, long flashBytes, List<String> javaOpts) throws IOException, InterruptedException {
         out.println("Replication benchmark: 3 flashvisor node processes on loopback (hv-a owns the volumes; hv-b, hv-c hold replicas; "
                 + "embedded ZooKeeper on hv-b) over a slow SAN (nbdkit delay filter), fio --ioengine=nbd over Unix sockets");
         out.printf("volumes %s each (one SAN image each) with rdelay=wdelay=%s  flash %s per host (files in %s)  session timeout %s  "
                         + "runtime %d s + ramp %d s  rounds %d  cpus %d%n",
-                ByteSize.format(bytes), delay, ByteSize.format(flashBytes), images, sessionTimeout, runtime, ramp, rounds,
+                ByteSize.format(bytes), delay, ByteSize.format(flashBytes), flashFiles, sessionTimeout, runtime, ramp, rounds,
                 Runtime.getRuntime().availableProcessors());
         out.printf("%s | %s | java %s %s%n", NbdServerBench.firstLine("fio", "--version"), NbdServerBench.firstLine("nbdkit", "--version"),
                 Runtime.version(), javaOpts.isEmpty() ? "" : String.join(" ", javaOpts));
@@ -576,6 +584,7 @@ final class ReplicationBench implements Callable<Integer> {
     private final class Cluster implements AutoCloseable {
         private final Path run;
         private final Path images;
+        private final Path flashFiles;
         private final Path java;
         private final Path jar;
         private final List<String> javaOpts;
@@ -585,9 +594,10 @@ final class ReplicationBench implements Callable<Integer> {
         private ServerProcess san;
         private String nbdUriA;
 
-        Cluster(Path run, Path images, Path java, Path jar, List<String> javaOpts, long flashBytes) {
+        Cluster(Path run, Path images, Path flashFiles, Path java, Path jar, List<String> javaOpts, long flashBytes) {
             this.run = run;
             this.images = images;
+            this.flashFiles = flashFiles;
             this.java = java;
             this.jar = jar;
             this.javaOpts = javaOpts;
@@ -682,7 +692,7 @@ final class ReplicationBench implements Callable<Integer> {
                       secret-file: %8$s
                       fault-domain: %9$s
                     volumes:
-                    %10$s""".formatted(run.resolve(host + "-nbd.sock"), ctl, images.resolve(host + "-flash.img"), flashBytes, host, zookeeper,
+                    %10$s""".formatted(run.resolve(host + "-nbd.sock"), ctl, flashFiles.resolve(host + "-flash.img"), flashBytes, host, zookeeper,
                     sessionTimeout, run.resolve("cluster.secret"), domain, volumes));
             out.printf("starting %s (%s) ... ", host, domain);
             out.flush();

@@ -238,14 +238,15 @@ public final class CachedVolume implements BlockVolume {
 
     /**
      * A replicated volume is served only under this host's lease: once it has lapsed another host may
-     * own the volume and hold newer data, so a read here could return a stale block (I3). A lease in
-     * doubt (a ZooKeeper blip) is waited for a few seconds; a lapsed one fails the read.
+     * own the volume and hold newer data, so a read here could return a stale block (I3), and a write
+     * could not be acknowledged. A lease in doubt (a ZooKeeper blip) is waited for a few seconds —
+     * rather than failing the VM's I/O at once — and a lapsed one fails the request.
      */
     private void awaitLease() throws IOException {
         long deadline = System.nanoTime() + LEASE_WAIT.toNanos();
         while (!mayServe()) {
             if (System.nanoTime() > deadline) {
-                throw new Fenced(name, "the read is refused (it could return stale data)");
+                throw new Fenced(name, "the request is refused (a read could return stale data, a write could not be acknowledged)");
             }
             try {
                 Thread.sleep(20);
@@ -344,6 +345,7 @@ public final class CachedVolume implements BlockVolume {
 
     @Override
     public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+        awaitLease();
         int length = src.remaining();
         if (offset + length > cachedEnd) {
             int head = (int) Math.max(0, cachedEnd - offset);
@@ -388,7 +390,7 @@ public final class CachedVolume implements BlockVolume {
     public CompletableFuture<Void> tryWriteAsync(long offset, ByteBuffer src, boolean fua) {
         int length = src.remaining();
         if (policy != Policy.WRITE_BACK || offset % BLOCK != 0 || length % BLOCK != 0 || offset + length > cachedEnd
-                || flashFailure != null || device.dirtyRatio() >= DIRTY_LIMIT) {
+                || flashFailure != null || device.dirtyRatio() >= DIRTY_LIMIT || !mayServe()) {
             return null;
         }
         long first = offset / BLOCK;

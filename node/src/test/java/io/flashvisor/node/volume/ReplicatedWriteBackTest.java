@@ -166,13 +166,17 @@ class ReplicatedWriteBackTest {
     @Test
     void aFencedOwnerAcknowledgesNothingAndDestagesNothing() throws Exception {
         MemoryBacking backing = new MemoryBacking(SIZE);
+        backing.failDestageWrites(true); // keeps the first write dirty until the lease has lapsed
         try (CachedVolume v = owner(backing, true)) {
+            v.write(0, ByteBuffer.wrap(new byte[4096]).putInt(0, 8), false);
             lease.set(false);
-            assertThatThrownBy(() -> v.write(0, ByteBuffer.wrap(new byte[4096]).putInt(0, 9), false))
+            backing.failDestageWrites(false);
+            assertThatThrownBy(() -> v.write(4096, ByteBuffer.wrap(new byte[4096]).putInt(0, 9), false))
                     .hasMessageContaining("lease lapsed");
             long writes = backing.writes.get();
             assertThat(v.awaitClean(Duration.ofMillis(300))).isFalse();
             assertThat(backing.writes.get()).as("no destage write while fenced").isEqualTo(writes);
+            assertThat(v.status().health()).isEqualTo("fenced");
         }
     }
 }
