@@ -75,8 +75,9 @@ class PeerTlsTest {
         long ms = (System.nanoTime() - start) / 1_000_000;
         assertThat(t).as("connect must fail, not hang").isInstanceOf(ExecutionException.class);
         assertThat(t.getCause()).isInstanceOf(PeerConnectionException.class);
-        // Fails on the peer's answer, long before the 5 s connect deadline.
-        assertThat(ms).as("time to fail: " + t.getCause().getMessage()).isLessThan(3000);
+        // Fails on the peer's answer, not on the 5 s connect deadline.
+        assertThat(t.getCause().getMessage()).doesNotContain("did not complete the handshake within");
+        assertThat(ms).as("time to fail: " + t.getCause().getMessage()).isLessThan(4900);
         return (PeerConnectionException) t.getCause();
     }
 
