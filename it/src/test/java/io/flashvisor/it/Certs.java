@@ -58,6 +58,19 @@ public record Certs(Path dir, Path caCert, Path serverCert, Path serverKey, Path
         return new Certs(dir, caCert, serverCert, serverKey, clientDir, clientWithCert, untrusting);
     }
 
+    /** A cluster host's certificate and key for peer TLS (cluster.peer-tls), signed by the CA. */
+    public record PeerCert(Path cert, Path key) {
+    }
+
+    /** Issues {@code CN=name} for both TLS server and client use (a host is both), its key mode 0600. */
+    public PeerCert peer(String name) throws IOException {
+        Path key = dir.resolve(name + "-peer-key.pem");
+        Path cert = dir.resolve(name + "-peer-cert.pem");
+        sign(dir, name + "-peer", "/CN=" + name, "extendedKeyUsage=serverAuth,clientAuth\n", caCert, dir.resolve("ca-key.pem"), key, cert);
+        Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        return new PeerCert(cert, key);
+    }
+
     private static void sign(Path dir, String name, String subject, String extensions, Path caCert, Path caKey, Path key, Path cert)
             throws IOException {
         Path csr = dir.resolve(name + ".csr");

@@ -90,13 +90,15 @@ public final class ClusterMembership implements AutoCloseable {
             ReplicationServer replication;
             try {
                 replication = ReplicationServer.start(ReplicationServer.Settings.of(spec.peerListen().host(), spec.peerListen().port(),
-                        spec.peerId(), spec.secret()), new FlashReplicaSink(store));
+                        spec.peerId(), spec.secret()).withTls(spec.peerTls()), new FlashReplicaSink(store));
             } catch (IOException | RuntimeException ex) {
                 throw new IOException("cluster: cannot start the replication server on " + spec.peerListen().host() + ":"
                         + spec.peerListen().port() + ": " + ex.getMessage(), ex);
             }
             opened.addFirst(replication);
-            PeerConnector connector = PeerConnector.create(PeerConnector.Settings.of(spec.peerId(), spec.secret()));
+            warnIfInClear(spec, replication.address());
+            PeerConnector connector = PeerConnector.create(PeerConnector.Settings.of(spec.peerId(), spec.secret())
+                    .withTls(spec.peerTls()));
             opened.addFirst(connector);
 
             HostInfo self;
@@ -120,6 +122,21 @@ public final class ClusterMembership implements AutoCloseable {
             Closeables.closeAllAfter(e, opened);
             throw e;
         }
+    }
+
+    /**
+     * Without {@code peer-tls}, one WARN line at start: peer traffic is authenticated and
+     * integrity-protected (HMAC) but readable by anyone on the path — unless the listener is on
+     * loopback, where only this machine can see it. Returns whether it warned.
+     */
+    static boolean warnIfInClear(ClusterSpec spec, InetSocketAddress bound) {
+        if (spec.peerTls() != null || (bound.getAddress() != null && bound.getAddress().isLoopbackAddress())) {
+            return false;
+        }
+        LOG.warn("peer traffic on {}:{} is authenticated and integrity-protected but NOT encrypted: replicated writes cross the "
+                + "network in clear; configure cluster.peer-tls (cert, key, ca) on every host to encrypt it",
+                NbdUris.host(bound.getHostString()), bound.getPort());
+        return true;
     }
 
     /** Creates the volume's record (unowned, clean, epoch 0) unless it exists; an existing record is left as it is. */

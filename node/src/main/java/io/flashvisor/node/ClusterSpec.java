@@ -1,6 +1,7 @@
 package io.flashvisor.node;
 
 import io.flashvisor.replication.protocol.ClusterSecret;
+import io.flashvisor.replication.transport.PeerTls;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -28,10 +29,13 @@ import java.util.Objects;
  * @param replicas        per volume name: peers that must hold each dirty write (0, 1 or 2); volumes
  *                        not named here have 0
  * @param autoTakeover    take over a dead owner's volume when this host holds its replicas
+ * @param peerTls         mutual TLS under the peer protocol (files read and checked), or null: peer
+ *                        traffic authenticated and integrity-protected, but not encrypted
  */
 public record ClusterSpec(String name, String hostId, String zookeeper, EmbeddedZooKeeperSpec embeddedZooKeeper,
                           Duration sessionTimeout, HostPort peerListen, HostPort peerAddress, Path secretFile,
-                          ClusterSecret secret, String faultDomain, Map<String, Integer> replicas, boolean autoTakeover) {
+                          ClusterSecret secret, String faultDomain, Map<String, Integer> replicas, boolean autoTakeover,
+                          PeerTls peerTls) {
     public static final Duration DEFAULT_SESSION_TIMEOUT = Duration.ofSeconds(6);
     public static final String DEFAULT_FAULT_DOMAIN = "default";
 

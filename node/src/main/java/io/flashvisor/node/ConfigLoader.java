@@ -15,6 +15,7 @@ import io.flashvisor.nbd.NbdServer;
 import io.flashvisor.nbd.TlsSettings;
 import io.flashvisor.nbd.wire.NbdConstants;
 import io.flashvisor.replication.protocol.ClusterSecret;
+import io.flashvisor.replication.transport.PeerTls;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
@@ -260,6 +261,8 @@ public final class ConfigLoader {
                 secret = secret(secretFile);
             }
 
+            PeerTls peerTls = c.peerTls() == null ? null : peerTls(c.peerTls());
+
             String faultDomain = c.faultDomain() == null ? ClusterSpec.DEFAULT_FAULT_DOMAIN : c.faultDomain();
             if (faultDomain.isBlank()) {
                 problems.add("cluster.fault-domain: empty; a label such as the rack, e.g. 'rack-3'");
@@ -268,7 +271,7 @@ public final class ConfigLoader {
                 return null;
             }
             return new ClusterSpec(c.name(), hostId, zookeeper, embedded, sessionTimeout, listen, address, secretFile, secret,
-                    faultDomain, replicas, !Boolean.FALSE.equals(c.autoTakeover()));
+                    faultDomain, replicas, !Boolean.FALSE.equals(c.autoTakeover()), peerTls);
         }
 
         private String zookeeper(String connect) {
@@ -306,24 +309,7 @@ public final class ConfigLoader {
         /** Reads the cluster secret; the file must be a regular file that only its owner may read or write. */
         private ClusterSecret secret(Path file) {
             String at = "cluster.secret-file";
-            if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
-                problems.add(at + ": '" + file + "' is not a readable file");
-                return null;
-            }
-            try {
-                Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
-                Set<PosixFilePermission> shared = Set.of(PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_WRITE,
-                        PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE,
-                        PosixFilePermission.OTHERS_EXECUTE);
-                if (perms.stream().anyMatch(shared::contains)) {
-                    problems.add(at + ": '" + file + "' is accessible to group or others (" + PosixFilePermissions.toString(perms)
-                            + "); anyone who reads the secret can write into this host's flash: run 'chmod 600 " + file + "'");
-                    return null;
-                }
-            } catch (UnsupportedOperationException e) {
-                // Not a POSIX file system: nothing to check.
-            } catch (IOException e) {
-                problems.add(at + ": cannot read the permissions of '" + file + "': " + e.getMessage());
+            if (!ownerOnly(at, file, "anyone who reads the secret can write into this host's flash")) {
                 return null;
             }
             try {
@@ -334,6 +320,64 @@ public final class ConfigLoader {
                 problems.add(at + ": '" + file + "': " + e.getMessage()); // never quotes the secret itself
             }
             return null;
+        }
+
+        /**
+         * A readable regular file that only its owner may read or write (a secret, a private key);
+         * otherwise a problem naming {@code at}, {@code why} it matters and the {@code chmod} that fixes it.
+         */
+        private boolean ownerOnly(String at, Path file, String why) {
+            if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+                problems.add(at + ": '" + file + "' is not a readable file");
+                return false;
+            }
+            try {
+                Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
+                Set<PosixFilePermission> shared = Set.of(PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_WRITE,
+                        PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE,
+                        PosixFilePermission.OTHERS_EXECUTE);
+                if (perms.stream().anyMatch(shared::contains)) {
+                    problems.add(at + ": '" + file + "' is accessible to group or others (" + PosixFilePermissions.toString(perms)
+                            + "); " + why + ": run 'chmod 600 " + file + "'");
+                    return false;
+                }
+            } catch (UnsupportedOperationException e) {
+                // Not a POSIX file system: nothing to check.
+            } catch (IOException e) {
+                problems.add(at + ": cannot read the permissions of '" + file + "': " + e.getMessage());
+                return false;
+            }
+            return true;
+        }
+
+        /**
+         * {@code cluster.peer-tls}: this host's certificate and key and the cluster's CA, read and checked
+         * now (PEM, the key is the certificate's and owner-only, the certificate valid, for server and
+         * client use and signed by the CA), so that a mistake stops the node at start, not at a peer's
+         * first handshake.
+         */
+        private PeerTls peerTls(NodeConfig.PeerTlsConfig c) {
+            String at = "cluster.peer-tls";
+            Path cert = readableFile(at + ".cert", c.cert());
+            Path ca = readableFile(at + ".ca", c.ca());
+            Path key = null;
+            if (c.key() == null) {
+                problems.add(at + ".key: missing; this host's private key (PEM, PKCS#8), readable by its owner only");
+            } else {
+                key = resolve(c.key());
+                if (!ownerOnly(at + ".key", key, "anyone who reads the key can pose as this host to TLS")) {
+                    key = null;
+                }
+            }
+            if (cert == null || key == null || ca == null) {
+                return null;
+            }
+            try {
+                return PeerTls.load(cert, key, ca);
+            } catch (IOException e) {
+                problems.add(at + ": " + e.getMessage());
+                return null;
+            }
         }
 
         private static boolean validName(String name) {

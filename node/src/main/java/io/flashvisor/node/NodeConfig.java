@@ -56,6 +56,7 @@ public record NodeConfig(List<ListenerConfig> listeners, List<VolumeConfig> volu
      * @param secretFile        file holding the cluster secret (base64); not group/world readable
      * @param faultDomain       rack, chassis: replicas go to other fault domains first
      * @param autoTakeover      take over a dead owner's volume automatically when this host holds its replicas (default true)
+     * @param peerTls           mutual TLS for peer traffic; without it peer traffic is authenticated but not encrypted
      */
     public record ClusterConfig(String name, @JsonProperty("host-id") String hostId, String zookeeper,
                                 @JsonProperty("embedded-zookeeper") EmbeddedZooKeeperConfig embeddedZookeeper,
@@ -64,7 +65,16 @@ public record NodeConfig(List<ListenerConfig> listeners, List<VolumeConfig> volu
                                 @JsonProperty("peer-address") String peerAddress,
                                 @JsonProperty("secret-file") String secretFile,
                                 @JsonProperty("fault-domain") String faultDomain,
-                                @JsonProperty("auto-takeover") Boolean autoTakeover) {
+                                @JsonProperty("auto-takeover") Boolean autoTakeover,
+                                @JsonProperty("peer-tls") PeerTlsConfig peerTls) {
+    }
+
+    /**
+     * @param cert this host's certificate (PEM, chain allowed), for TLS server and client use
+     * @param key  its unencrypted PKCS#8 key (PEM); not group/world readable
+     * @param ca   the CA certificate(s) (PEM) that sign every host of the cluster
+     */
+    public record PeerTlsConfig(String cert, String key, String ca) {
     }
 
     /** @param port client port on 127.0.0.1; 0 (default) = any free port */

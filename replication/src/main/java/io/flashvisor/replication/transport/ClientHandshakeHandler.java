@@ -12,6 +12,7 @@ import io.flashvisor.replication.protocol.Proof;
 import io.flashvisor.replication.protocol.ProtocolException;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
 import java.util.concurrent.CompletableFuture;
@@ -19,10 +20,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The client side of the handshake (see {@link Handshakes}): HELLO out, CHALLENGE in, our PROOF
- * out, the server's PROOF in and checked; then it installs the frame keys, gives way to the
- * {@link PeerClient}'s handler and completes the connect future. Any failure fails that future
- * with a {@link PeerConnectionException} saying what went wrong.
+ * The client side of the handshake (see {@link Handshakes}): HELLO out — with TLS, only once the
+ * TLS handshake has completed — CHALLENGE in, our PROOF out, the server's PROOF in and checked;
+ * then it installs the frame keys, gives way to the {@link PeerClient}'s handler and completes the
+ * connect future. Any failure fails that future with a {@link PeerConnectionException} saying what
+ * went wrong.
  */
 final class ClientHandshakeHandler extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(ClientHandshakeHandler.class);
@@ -50,9 +52,32 @@ final class ClientHandshakeHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
+        if (ctx.pipeline().get(ReplicationServer.TLS) == null) {
+            sendHello(ctx);
+        } // else HELLO goes out once TLS is up (userEventTriggered)
+        ctx.fireChannelActive();
+    }
+
+    private void sendHello(ChannelHandlerContext ctx) {
         hello = new Hello(settings.hostId(), settings.maxPayload(), Handshakes.newNonce());
         ctx.writeAndFlush(new OutboundFrame(0, hello), ctx.voidPromise());
-        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof SslHandshakeCompletionEvent e) {
+            if (e.isSuccess()) {
+                if (hello == null && !connected.isDone()) {
+                    sendHello(ctx);
+                }
+            } else {
+                if (failure == null) {
+                    failure = Disconnects.tlsFailure("TLS handshake with replication peer at " + address + " failed", e.cause());
+                }
+                ctx.close();
+            }
+        }
+        ctx.fireUserEventTriggered(evt);
     }
 
     @Override
@@ -112,7 +137,8 @@ final class ClientHandshakeHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         connected.completeExceptionally(new PeerConnectionException(failure != null ? failure
-                : "replication peer at " + address + " closed the connection during the handshake"));
+                : "replication peer at " + address + " closed the connection during the handshake"
+                        + (settings.tls() == null ? " (if it requires TLS, configure cluster.peer-tls on this host too)" : "")));
         ctx.fireChannelInactive();
     }
 
@@ -120,7 +146,9 @@ final class ClientHandshakeHandler extends ChannelInboundHandlerAdapter {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         ProtocolException pe = Disconnects.protocolCause(cause);
         if (failure == null) {
-            failure = "replication handshake with " + address + " failed: " + (pe != null ? pe.getMessage() : cause.toString());
+            failure = Disconnects.isTls(cause)
+                    ? Disconnects.tlsFailure("TLS handshake with replication peer at " + address + " failed", cause)
+                    : "replication handshake with " + address + " failed: " + (pe != null ? pe.getMessage() : cause.toString());
         }
         Disconnects.onException(ctx, LOG, "client (handshake) address=" + address, cause);
     }

@@ -18,6 +18,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandler;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
@@ -31,6 +32,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -100,6 +102,11 @@ public final class PeerClient implements AutoCloseable {
     /** Requests sent and not yet answered, timed out or failed. */
     public int outstanding() {
         return outstanding.get();
+    }
+
+    /** The TLS session under the protocol, or null on a plain connection. */
+    public SSLSession tlsSession() {
+        return channel.pipeline().get(ReplicationServer.TLS) instanceof SslHandler ssl ? ssl.engine().getSession() : null;
     }
 
     public boolean isOpen() {

@@ -32,9 +32,10 @@ public final class PeerConnector implements AutoCloseable {
      * @param maxOutstanding  requests one client may have unanswered; more fail at once with a
      *                        {@link java.util.concurrent.RejectedExecutionException}
      * @param ioThreads       event-loop threads
+     * @param tls             mutual TLS under the protocol, or null for plain TCP
      */
     public record Settings(long hostId, ClusterSecret secret, int maxPayload, Duration connectTimeout, Duration requestTimeout,
-                           int maxOutstanding, int ioThreads) {
+                           int maxOutstanding, int ioThreads, PeerTls tls) {
         public Settings {
             Objects.requireNonNull(secret, "secret");
             Objects.requireNonNull(connectTimeout, "connectTimeout");
@@ -50,21 +51,26 @@ public final class PeerConnector implements AutoCloseable {
 
         public static Settings of(long hostId, ClusterSecret secret) {
             return new Settings(hostId, secret, FrameFormat.DEFAULT_MAX_PAYLOAD, Duration.ofSeconds(5), Duration.ofSeconds(10),
-                    16384, Transports.defaultThreads());
+                    16384, Transports.defaultThreads(), null);
         }
 
         public Settings withRequestTimeout(Duration timeout) {
-            return new Settings(hostId, secret, maxPayload, connectTimeout, timeout, maxOutstanding, ioThreads);
+            return new Settings(hostId, secret, maxPayload, connectTimeout, timeout, maxOutstanding, ioThreads, tls);
         }
 
         public Settings withMaxOutstanding(int max) {
-            return new Settings(hostId, secret, maxPayload, connectTimeout, requestTimeout, max, ioThreads);
+            return new Settings(hostId, secret, maxPayload, connectTimeout, requestTimeout, max, ioThreads, tls);
+        }
+
+        /** With mutual TLS under the protocol ({@code null}: plain TCP); the peer must use TLS too. */
+        public Settings withTls(PeerTls tls) {
+            return new Settings(hostId, secret, maxPayload, connectTimeout, requestTimeout, maxOutstanding, ioThreads, tls);
         }
 
         @Override
         public String toString() {
             return "PeerConnector.Settings[host " + hostId + ", maxPayload=" + maxPayload + ", requestTimeout=" + requestTimeout
-                    + ", maxOutstanding=" + maxOutstanding + "]";
+                    + ", maxOutstanding=" + maxOutstanding + ", tls=" + (tls != null) + "]";
         }
     }
 
@@ -85,9 +91,10 @@ public final class PeerConnector implements AutoCloseable {
     }
 
     /**
-     * Connects and authenticates. The future fails with {@link PeerConnectionException} if the peer
-     * cannot be reached, does not answer in time, does not know the cluster secret, or is not
-     * {@code expectedHostId}.
+     * Connects (with {@link Settings#tls()}: completes the TLS handshake first) and authenticates. The
+     * future fails with {@link PeerConnectionException} if the peer cannot be reached, does not answer
+     * in time, fails TLS (no TLS, a certificate of another CA), does not know the cluster secret, or
+     * is not {@code expectedHostId}.
      *
      * @param expectedHostId the id the peer must prove, or 0 to accept any cluster member
      */
@@ -103,6 +110,10 @@ public final class PeerConnector implements AutoCloseable {
                     protected void initChannel(Channel ch) {
                         FrameKeys keys = new FrameKeys();
                         FrameEncoder encoder = new FrameEncoder(keys);
+                        if (settings.tls() != null) {
+                            ch.pipeline().addLast(ReplicationServer.TLS,
+                                    settings.tls().newClientHandler(ch.alloc(), address, settings.connectTimeout()));
+                        }
                         ch.pipeline().addLast(ReplicationServer.DECODER, new FrameDecoder(keys, settings.maxPayload()))
                                 .addLast(ReplicationServer.ENCODER, encoder)
                                 .addLast(ReplicationServer.HANDSHAKE,

@@ -21,9 +21,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The replication listener of one host: accepts peer connections over TCP, authenticates them
- * (HMAC handshake over the cluster secret) and hands their validated requests to a
- * {@link ReplicaSink}. Bad input on one connection (a malformed or forged frame, a failed
+ * The replication listener of one host: accepts peer connections over TCP (inside mutual TLS when
+ * {@link Settings#tls()} is set), authenticates them (HMAC handshake over the cluster secret) and
+ * hands their validated requests to a {@link ReplicaSink}. Bad input on one connection (a malformed or forged frame, a failed
  * handshake) closes that connection only, with one log line.
  *
  * <p>Threads: a few event-loop threads ({@code replication-io-*}) do all socket, codec and MAC
@@ -35,6 +35,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class ReplicationServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicationServer.class);
+    static final String TLS = "replication-tls";
     static final String DECODER = "replication-decoder";
     static final String ENCODER = "replication-encoder";
     static final String HANDSHAKE = "replication-handshake";
@@ -50,9 +51,10 @@ public final class ReplicationServer implements AutoCloseable {
      * @param maxInFlightBytes data bytes per connection held by requests in flight
      * @param handshakeTimeout time a new connection has to authenticate
      * @param ioThreads        event-loop threads
+     * @param tls              mutual TLS under the protocol, or null for plain TCP
      */
     public record Settings(String host, int port, long hostId, ClusterSecret secret, int maxPayload, int maxInFlight,
-                           long maxInFlightBytes, Duration handshakeTimeout, int ioThreads) {
+                           long maxInFlightBytes, Duration handshakeTimeout, int ioThreads, PeerTls tls) {
         public static final int DEFAULT_MAX_IN_FLIGHT = 256;
         public static final long DEFAULT_MAX_IN_FLIGHT_BYTES = 64L << 20;
         public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
@@ -75,21 +77,26 @@ public final class ReplicationServer implements AutoCloseable {
 
         public static Settings of(String host, int port, long hostId, ClusterSecret secret) {
             return new Settings(host, port, hostId, secret, FrameFormat.DEFAULT_MAX_PAYLOAD, DEFAULT_MAX_IN_FLIGHT,
-                    DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_HANDSHAKE_TIMEOUT, Transports.defaultThreads());
+                    DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_HANDSHAKE_TIMEOUT, Transports.defaultThreads(), null);
         }
 
         public Settings withLimits(int maxPayload, int maxInFlight, long maxInFlightBytes) {
-            return new Settings(host, port, hostId, secret, maxPayload, maxInFlight, maxInFlightBytes, handshakeTimeout, ioThreads);
+            return new Settings(host, port, hostId, secret, maxPayload, maxInFlight, maxInFlightBytes, handshakeTimeout, ioThreads, tls);
         }
 
         public Settings withHandshakeTimeout(Duration timeout) {
-            return new Settings(host, port, hostId, secret, maxPayload, maxInFlight, maxInFlightBytes, timeout, ioThreads);
+            return new Settings(host, port, hostId, secret, maxPayload, maxInFlight, maxInFlightBytes, timeout, ioThreads, tls);
+        }
+
+        /** With mutual TLS under the protocol ({@code null}: plain TCP). */
+        public Settings withTls(PeerTls tls) {
+            return new Settings(host, port, hostId, secret, maxPayload, maxInFlight, maxInFlightBytes, handshakeTimeout, ioThreads, tls);
         }
 
         @Override
         public String toString() {
             return "ReplicationServer.Settings[" + host + ":" + port + ", host " + hostId + ", maxPayload=" + maxPayload
-                    + ", maxInFlight=" + maxInFlight + ", maxInFlightBytes=" + maxInFlightBytes + "]";
+                    + ", maxInFlight=" + maxInFlight + ", maxInFlightBytes=" + maxInFlightBytes + ", tls=" + (tls != null) + "]";
         }
     }
 
@@ -130,6 +137,10 @@ public final class ReplicationServer implements AutoCloseable {
                         channels.add(ch);
                         FrameKeys keys = new FrameKeys();
                         FrameEncoder encoder = new FrameEncoder(keys);
+                        if (settings.tls() != null) {
+                            // TLS first: the frames, the HMAC handshake and everything above run inside it.
+                            ch.pipeline().addLast(TLS, settings.tls().newServerHandler(ch.alloc(), settings.handshakeTimeout()));
+                        }
                         ch.pipeline().addLast(DECODER, new FrameDecoder(keys, settings.maxPayload()))
                                 .addLast(ENCODER, encoder)
                                 .addLast(HANDSHAKE, new ServerHandshakeHandler(settings, sink, keys, encoder));
@@ -142,8 +153,8 @@ public final class ReplicationServer implements AutoCloseable {
                     + (cause == null ? "unknown error" : cause.getMessage()), cause);
         }
         listener = future.channel();
-        LOG.info("replication listening address={} host={} transport={}", listener.localAddress(), settings.hostId(),
-                Transports.EPOLL ? "epoll" : "nio");
+        LOG.info("replication listening address={} host={} transport={} tls={}", listener.localAddress(), settings.hostId(),
+                Transports.EPOLL ? "epoll" : "nio", settings.tls() == null ? "off" : "mutual, TLSv1.3, cert \"" + settings.tls().subject() + "\"");
     }
 
     public InetSocketAddress address() {

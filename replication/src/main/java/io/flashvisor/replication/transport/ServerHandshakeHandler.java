@@ -13,9 +13,13 @@ import io.flashvisor.replication.protocol.Proof;
 import io.flashvisor.replication.protocol.ProtocolException;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,6 +41,7 @@ final class ServerHandshakeHandler extends ChannelInboundHandlerAdapter {
     private Challenge challenge;
     private ScheduledFuture<?> timeout;
     private boolean done;
+    private boolean tlsFailed;
 
     ServerHandshakeHandler(ReplicationServer.Settings settings, ReplicaSink sink, FrameKeys keys, FrameEncoder encoder) {
         this.settings = settings;
@@ -102,9 +107,24 @@ final class ServerHandshakeHandler extends ChannelInboundHandlerAdapter {
         ctx.writeAndFlush(new OutboundFrame(0, Handshakes.proof(secret, Handshakes.Role.SERVER, transcript)), ctx.voidPromise());
         keys.send = new FrameMac(k.serverToClient());
         encoder.peerMaxPayload = hello.maxPayload();
-        LOG.info("replication peer authenticated remote={} peer={}", ctx.channel().remoteAddress(), hello.hostId());
+        LOG.info("replication peer authenticated remote={} peer={}{}", ctx.channel().remoteAddress(), hello.hostId(), tlsInfo(ctx));
         ctx.pipeline().replace(this, ReplicationServer.SESSION,
                 new ServerSessionHandler(settings, sink, hello.hostId(), hello.maxPayload()));
+    }
+
+    /** With TLS: the protocol version and the peer certificate's subject, for the log line. */
+    private static String tlsInfo(ChannelHandlerContext ctx) {
+        if (!(ctx.pipeline().get(ReplicationServer.TLS) instanceof SslHandler ssl)) {
+            return "";
+        }
+        SSLSession session = ssl.engine().getSession();
+        String subject;
+        try {
+            subject = session.getPeerPrincipal().getName();
+        } catch (SSLPeerUnverifiedException e) {
+            subject = "?";
+        }
+        return " tls=" + session.getProtocol() + " cert=\"" + subject + "\"";
     }
 
     @Override
@@ -115,9 +135,26 @@ final class ServerHandshakeHandler extends ChannelInboundHandlerAdapter {
         ctx.fireChannelInactive();
     }
 
+    /** A failed TLS handshake (no TLS, a certificate of another CA): one line, and the connection ends. */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof SslHandshakeCompletionEvent e && !e.isSuccess() && !tlsFailed) {
+            tlsFailed = true;
+            done = true;
+            LOG.warn("replication connection closed server (handshake) remote={} error=TLS reason=\"{}\"",
+                    ctx.channel().remoteAddress(), Disconnects.tlsFailure("TLS handshake failed", e.cause()));
+            ctx.close();
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         done = true;
+        if (tlsFailed && Disconnects.isTls(cause)) {
+            ctx.close(); // said already
+            return;
+        }
         Disconnects.onException(ctx, LOG, "server (handshake)", cause);
     }
 }
