@@ -16,7 +16,6 @@ import java.util.SplittableRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -77,13 +76,11 @@ class ReReplicationTest {
     }
 
     /**
-     * The same story on the 2 ms SAN of the other crash tests. Disabled: after the re-replication no
-     * dirty data builds up any more — the owner's destager stays at full speed (draining) for good,
-     * so the owner's death finds nothing for T to destage (0 dirty bytes at the kill), and the last
-     * part proves nothing. {@code CachedVolume.writeThroughForMissingReplica} sets
-     * {@code destager.setDraining(true)}, and nothing sets it back once the volume is ACTIVE again.
+     * The same story on the 2 ms SAN of the other crash tests. It found that the owner's destager
+     * stayed at full speed (draining) for good after the degraded phase, so no dirty data built up
+     * again and the owner's death left T nothing to destage; the destager now returns to write-back
+     * pacing once no write waits for the backing store.
      */
-    @Disabled("product: the destager stays draining after re-replication (no dirty data builds up on a 2 ms SAN)")
     @Test
     void onTheTwoMillisecondSan() throws Exception {
         run("rereplication, SAN 2 ms", "2ms", Duration.ofMillis(2000));

@@ -205,12 +205,16 @@ final class VolumeOwnership {
             return null; // A member that failed has not left the record yet.
         }
         List<Member> live = cluster.hosts();
-        ReplicaPlacement.Placement p = ReplicaPlacement.choose(cluster.hostId(), replicas,
-                live.stream().map(Member::info).toList(), r.replicaSet(), java.util.Set.of());
-        for (String candidate : p.peers()) {
-            if (r.replicaSet().contains(candidate)) {
-                continue;
+        // A peer that just failed may still look live (its session has not expired yet): try the next best then.
+        java.util.Set<String> tried = new java.util.HashSet<>();
+        while (true) {
+            ReplicaPlacement.Placement p = ReplicaPlacement.choose(cluster.hostId(), replicas,
+                    live.stream().map(Member::info).toList(), r.replicaSet(), tried);
+            String candidate = p.peers().stream().filter(h -> !r.replicaSet().contains(h)).findFirst().orElse(null);
+            if (candidate == null) {
+                return null;
             }
+            tried.add(candidate);
             Member m = live.stream().filter(x -> x.hostId().equals(candidate)).findFirst().orElseThrow();
             PeerClient peer = join(membership, volume, epoch, m, releaseUpTo);
             if (peer == null) {
@@ -225,7 +229,6 @@ final class VolumeOwnership {
             peer.close();
             throw new IOException("volume '" + volume + "': its record changed while host " + candidate + " was joining");
         }
-        return null;
     }
 
     /**
@@ -248,7 +251,8 @@ final class VolumeOwnership {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException | RuntimeException e) {
-            LOG.warn("volume {}: replica peer {} cannot be used: {}", volume, m.hostId(), e.getCause() != null ? e.getCause() : e);
+            LOG.warn("volume {}: replica peer {} cannot be used: {}", volume, m.hostId(),
+                    String.valueOf(e.getCause() != null ? e.getCause() : e));
         }
         if (peer != null) {
             peer.close();

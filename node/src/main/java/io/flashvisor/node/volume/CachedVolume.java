@@ -67,7 +67,7 @@ public final class CachedVolume implements BlockVolume {
     /** How long a read waits for a lease in doubt to come back before it fails (a ZooKeeper blip is shorter). */
     private static final Duration LEASE_WAIT = Duration.ofSeconds(5);
     /** How long to wait after a failed search for a new replica peer (none live, or it did not answer). */
-    private static final Duration REPAIR_BACKOFF = Duration.ofSeconds(5);
+    private static final Duration REPAIR_BACKOFF = Duration.ofSeconds(2);
     /** Zeroes written as dirty data go to flash in chunks of this size. */
     private static final int ZERO_CHUNK = 1 << 20;
     private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(ZERO_CHUNK).asReadOnlyBuffer();
@@ -96,6 +96,8 @@ public final class CachedVolume implements BlockVolume {
     private volatile String flashFailure;
     private final VolumeReplication replication;
     private final Thread releaser;
+    /** Writes waiting for the backing store because a replica copy is missing (the destager drains meanwhile). */
+    private final AtomicInteger waitingForClean = new AtomicInteger();
     private final LongAdder replicaFallbacks = new LongAdder();
     private volatile boolean closed;
 
@@ -545,6 +547,9 @@ public final class CachedVolume implements BlockVolume {
      */
     private void writeThroughForMissingReplica(long first, ByteBuffer data, MissingReplica missing) throws IOException {
         replicaFallbacks.increment();
+        // Full speed while any write waits for the backing store; back to write-back pacing once none does (the set
+        // was repaired, or the writes stopped) — else the cache would stop absorbing writes for good.
+        waitingForClean.incrementAndGet();
         destager.setDraining(true);
         int count = data.remaining() / BLOCK;
         try {
@@ -556,13 +561,18 @@ public final class CachedVolume implements BlockVolume {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted waiting for the destager");
+        } finally {
+            if (waitingForClean.decrementAndGet() == 0 && policy == Policy.WRITE_BACK) {
+                destager.setDraining(false);
+            }
         }
         if (missing.getCause() instanceof ReplicaSet.MissingCopies copies && !copies.missingHostIds().isEmpty()) {
             List<Long> ids = copies.missingHostIds();
             replication.peerLost().lost(ids);
-            replication.peers().drop(copies);
-            LOG.warn("volume {}: replica peer(s) {} missed a write and left the replica set; running degraded", name,
-                    ids.stream().map(Long::toHexString).toList());
+            if (replication.peers().drop(copies)) {
+                LOG.warn("volume {}: replica peer(s) {} missed a write and left the replica set; running degraded", name,
+                        ids.stream().map(Long::toHexString).toList());
+            }
         }
     }
 

@@ -130,14 +130,20 @@ public final class ReplicaSet {
         return peers.stream().map(PeerClient::peerHostId).toList();
     }
 
-    /** The owner took these hosts out of the volume's replica set: stop sending to them. */
-    public void drop(MissingCopies missing) {
-        absent.removeAll(missing.absent);
+    /**
+     * The owner took these hosts out of the volume's replica set: stop sending to them.
+     *
+     * @return whether any of them was still in the set (concurrent writes that missed the same peer
+     *         all drop it; one of them does it)
+     */
+    public boolean drop(MissingCopies missing) {
+        boolean dropped = absent.removeAll(missing.absent);
         for (PeerClient peer : missing.failed) {
-            peers.remove(peer);
+            dropped |= peers.remove(peer);
             joinedAfter.remove(peer);
             peer.close();
         }
+        return dropped;
     }
 
     /** Tells every peer it may forget the volume's writes up to {@code upToSequence}. */
