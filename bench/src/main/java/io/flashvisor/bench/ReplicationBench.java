@@ -235,6 +235,13 @@ final class ReplicationBench implements Callable<Integer> {
         Path resultFile = data.resolve("replication-" + stamp + ".json");
         FioRun.JSON.writerWithDefaultPrettyPrinter().writeValue(resultFile.toFile(), results);
         out.println("raw results: " + resultFile);
+        Path logs = Files.createDirectories(data.resolve("replication-" + stamp + ".logs"));
+        try (var files = Files.list(run)) {
+            for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".log")).toList()) {
+                Files.copy(f, logs.resolve(f.getFileName()));
+            }
+        }
+        out.println("the nodes' logs: " + logs);
         NbdServerBench.deleteTree(run);
         return 0;
     }

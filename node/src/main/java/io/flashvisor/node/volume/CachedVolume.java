@@ -605,7 +605,7 @@ public final class CachedVolume implements BlockVolume {
      */
     private void releaseLoop() {
         long nextRepair = 0;
-        while (!closed) {
+        for (long tick = 1; !closed; tick++) {
             try {
                 Thread.sleep(100);
             } catch (InterruptedException e) {
@@ -613,6 +613,12 @@ public final class CachedVolume implements BlockVolume {
             }
             if (!replication.mayAct().getAsBoolean()) {
                 continue;
+            }
+            if (tick % 10 == 0) {
+                // Replicas are released by whole flush epochs; a client that never FLUSHes would keep one epoch open
+                // forever and fill its peers' flash. An epoch boundary is always allowed (it only orders more), so
+                // one is made every second.
+                epochs.flush();
             }
             long bound = replication.releases().releasable(cache.oldestDirtyEpoch(), VolumeCache.NO_EPOCH);
             if (bound > 0 && cleanRecordsDurable()) {
