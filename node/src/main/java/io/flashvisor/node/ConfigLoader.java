@@ -446,6 +446,9 @@ public final class ConfigLoader {
         private TlsSettings tls(String at, NodeConfig.TlsConfig c) {
             Path cert = readableFile(at + ".certificate", c.certificate());
             Path key = readableFile(at + ".key", c.key());
+            if (key != null && !ownerOnly(at + ".key", key, "anyone who reads the key can pose as this server")) {
+                key = null;
+            }
             Path ca = c.clientCa() == null ? null : readableFile(at + ".client-ca", c.clientCa());
             if (cert == null || key == null || (c.clientCa() != null && ca == null)) {
                 return null;

@@ -15,9 +15,26 @@ class ConfigLoaderTest {
     Path dir;
 
     @Test
+    void aListenersTlsKeyReadableByOthersIsRefused() throws Exception {
+        Files.writeString(dir.resolve("cert.pem"), "x");
+        Files.writeString(dir.resolve("key.pem"), "x");
+        Files.setPosixFilePermissions(dir.resolve("key.pem"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        assertThatThrownBy(() -> ConfigLoader.parse("""
+                listeners:
+                  - tcp: 127.0.0.1:10809
+                    tls: {certificate: cert.pem, key: key.pem}
+                volumes:
+                  - {name: vm1, backing: vm1.img}
+                """, "node.yaml", dir))
+                .hasMessageContaining("listeners[0].tls.key")
+                .hasMessageContaining("chmod 600");
+    }
+
+    @Test
     void fullConfigIsParsedAndRelativePathsResolveAgainstTheConfigDirectory() throws Exception {
         Files.writeString(dir.resolve("cert.pem"), "x");
         Files.writeString(dir.resolve("key.pem"), "x");
+        Files.setPosixFilePermissions(dir.resolve("key.pem"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         NodeSettings s = ConfigLoader.parse("""
                 listeners:
                   - unix: run/nbd.sock
