@@ -63,6 +63,16 @@ public final class Control {
         return call("status");
     }
 
+    /** This host's view of a volume's cluster record ({@code volumes}). */
+    public JsonNode record(String volume) {
+        for (JsonNode v : call("volumes").get("volumes")) {
+            if (v.get("name").asText().equals(volume)) {
+                return v;
+            }
+        }
+        return fail("no volume record " + volume + " seen through " + socket);
+    }
+
     /** The status of one volume ({@code VolumeStatus} as JSON). */
     public JsonNode volume(String name) {
         for (JsonNode v : status().path("volumes")) {

@@ -186,12 +186,7 @@ final class LoopbackCluster implements AfterEachCallback {
 
         /** This host's view of the volume's cluster record ({@code volumes} on the control socket). */
         JsonNode record(String volume) {
-            for (JsonNode v : control.call("volumes").get("volumes")) {
-                if (v.get("name").asText().equals(volume)) {
-                    return v;
-                }
-            }
-            return fail("no volume record " + volume + " seen by " + hostId);
+            return control.record(volume);
         }
 
         /** Waits (polling the control socket) until the volume's record satisfies {@code done}; returns it. */

@@ -56,7 +56,7 @@ class PeerTlsTest {
                 "  - {name: vm1, backing: \"" + slowSan.uri() + "\", policy: write-back, replicas: 1}\n"), 1);
         Control controlA = new Control(ctlA);
         Control controlB = new Control(ctlB);
-        JsonNode record = record(controlB, "vm1");
+        JsonNode record = controlB.record("vm1");
         assertThat(record.get("owner").asText()).isEqualTo("hv-a");
         assertThat(record.get("replicaSet").get(0).asText()).isEqualTo("hv-b");
 
@@ -99,15 +99,6 @@ class PeerTlsTest {
         }
         assertThat(Arrays.mismatch(onSan, data)).as("first byte of the SAN that differs from what A acknowledged").isEqualTo(-1);
         assertThat(b.stop(Duration.ofSeconds(40))).isZero();
-    }
-
-    private static JsonNode record(Control control, String volume) {
-        for (JsonNode v : control.call("volumes").get("volumes")) {
-            if (v.get("name").asText().equals(volume)) {
-                return v;
-            }
-        }
-        throw new AssertionError("no volume record " + volume);
     }
 
     private String config(String host, String zookeeper, Path secret, Path ctl, Certs certs, Certs.PeerCert cert, String volumes) {

@@ -199,11 +199,8 @@ class ReReplicationTest {
                             .map(l -> "; first: " + l).orElse(""));
 
             // ---- 2. dirty data replicated only to T; then the owner dies ----
-            writer.writeFor(Duration.ofMillis(2000));
-            long deadline = System.nanoTime() + Duration.ofSeconds(6).toNanos();
-            while (a.control.volume("vm1").path("dirtyBytes").asLong() < 4 * MiB && System.nanoTime() < deadline) {
-                writer.writeFor(Duration.ofMillis(200));
-            }
+            writer.writeUntilDirty(Duration.ofMillis(2000), () -> a.control.volume("vm1").path("dirtyBytes").asLong(), 4 * MiB,
+                    Duration.ofSeconds(6));
             probe.close(); // no client may be connected to a server that dies (and the probe's writes are complete)
             writer.stopAtTrigger();
             JsonNode atAKill = a.control.volume("vm1");

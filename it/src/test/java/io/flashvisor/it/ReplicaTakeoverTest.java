@@ -69,7 +69,7 @@ class ReplicaTakeoverTest {
         FlashvisorProcess a = kit.node(configA, 1);
         Control controlA = new Control(ctlA);
         Control controlB = new Control(ctlB);
-        JsonNode record = record(controlB, "vm1");
+        JsonNode record = controlB.record("vm1");
         assertThat(record.get("owner").asText()).isEqualTo("hv-a");
         assertThat(record.get("replicaSet").get(0).asText()).isEqualTo("hv-b");
 
@@ -98,7 +98,7 @@ class ReplicaTakeoverTest {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (System.nanoTime() < deadline) {
             if (automatic) {
-                JsonNode r = record(controlB, "vm1");
+                JsonNode r = controlB.record("vm1");
                 if (r.get("owner").isNull()) {
                     break;
                 }
@@ -119,7 +119,7 @@ class ReplicaTakeoverTest {
         } else {
             assertThat(b.stderr()).contains("took over volume vm1 from hv-a");
         }
-        JsonNode after = record(controlB, "vm1");
+        JsonNode after = controlB.record("vm1");
         assertThat(after.get("owner").isNull()).as("released clean: " + after).isTrue();
         assertThat(after.get("state").asText()).isEqualTo("CLEAN");
 
@@ -145,15 +145,6 @@ class ReplicaTakeoverTest {
             }
         }
         assertThat(b.stop(Duration.ofSeconds(40))).isZero();
-    }
-
-    private static JsonNode record(Control control, String volume) {
-        for (JsonNode v : control.call("volumes").get("volumes")) {
-            if (v.get("name").asText().equals(volume)) {
-                return v;
-            }
-        }
-        throw new AssertionError("no volume record " + volume);
     }
 
     private String config(String host, String zookeeper, Path secret, Path ctl, String volumes, boolean pass) throws Exception {

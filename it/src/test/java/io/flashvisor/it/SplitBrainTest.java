@@ -120,7 +120,7 @@ class SplitBrainTest {
                     "  - {name: vm1, backing: \"" + san.uri("vm1") + "\", policy: write-back, replicas: 1}\n"), 1, aJvmOptions);
             Control controlA = new Control(ctlA);
             Control controlB = new Control(ctlB);
-            JsonNode first = record(controlB, "vm1");
+            JsonNode first = controlB.record("vm1");
             assertThat(first.get("owner").asText()).isEqualTo("hv-a");
             assertThat(first.get("replicaSet").get(0).asText()).isEqualTo("hv-b");
             long epochA = first.get("epoch").asLong();
@@ -150,9 +150,9 @@ class SplitBrainTest {
 
                 // 3. B takes the volume over by itself once A's session (2 s) has expired, destages, and releases it clean.
                 JsonNode taken = await(Duration.ofSeconds(40), "B takes vm1 over and releases it clean", () -> {
-                    JsonNode r = record(controlB, "vm1");
+                    JsonNode r = controlB.record("vm1");
                     return r.get("owner").isNull() && r.get("state").asText().equals("CLEAN") && r.get("epoch").asLong() > epochA;
-                }, () -> record(controlB, "vm1"));
+                }, () -> controlB.record("vm1"));
                 long takenAt = san.now();
                 int takeoverMark = san.mark();
                 assertThat(b.stderr()).contains("took over volume vm1 from hv-a");
@@ -170,7 +170,7 @@ class SplitBrainTest {
                 FlashvisorProcess c = kit.node(config("c", "zookeeper: 127.0.0.1:" + zkPort, secret, ctlC,
                         "  - {name: vm1, backing: \"" + san.uri("vm1-c") + "\", policy: write-back, replicas: 1}\n"), 1);
                 Control controlC = new Control(ctlC);
-                JsonNode onC = record(controlB, "vm1");
+                JsonNode onC = controlB.record("vm1");
                 assertThat(onC.get("owner").asText()).isEqualTo("hv-c");
                 try (RawNbdClient vmOnC = RawNbdClient.unix(FlashvisorProcess.socketOf(c.uri())).timeout(Duration.ofSeconds(30))) {
                     vmOnC.handshake("vm1");
@@ -284,15 +284,6 @@ class SplitBrainTest {
         }
         Object d = describe.get();
         return d instanceof JsonNode j ? j : null;
-    }
-
-    private static JsonNode record(Control control, String volume) {
-        for (JsonNode v : control.call("volumes").get("volumes")) {
-            if (v.get("name").asText().equals(volume)) {
-                return v;
-            }
-        }
-        throw new AssertionError("no volume record " + volume);
     }
 
     private String config(String host, String zookeeper, Path secret, Path ctl, String volumes) {

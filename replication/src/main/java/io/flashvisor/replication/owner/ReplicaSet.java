@@ -125,10 +125,6 @@ public final class ReplicaSet {
         return Math.max(0, promised - peers.size() - absent.size());
     }
 
-    /** The peer host ids in the set now (connected ones; absent members excluded). */
-    public List<Long> peerHostIds() {
-        return peers.stream().map(PeerClient::peerHostId).toList();
-    }
 
     /**
      * The owner took these hosts out of the volume's replica set: stop sending to them.
