@@ -196,7 +196,7 @@ final class LoopbackCluster implements AfterEachCallback {
             while (!done.test(r)) {
                 if (System.nanoTime() > deadline) {
                     fail("volume record " + volume + " as seen by " + hostId + " did not reach the expected state within " + timeout
-                            + "; last: " + r);
+                            + "; last: " + r + "\n" + process.output());
                 }
                 Thread.sleep(50);
                 r = record(volume);

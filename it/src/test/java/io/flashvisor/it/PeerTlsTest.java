@@ -39,7 +39,7 @@ class PeerTlsTest {
         Path san = kit.file("san.img");
         Tools.sparseFile(san, 64L * MiB);
         // Writes to the SAN take 1 s each: what A acknowledges stays dirty (on A's flash and B's replicas).
-        Nbdkit slowSan = kit.nbdkit("--filter=delay", "file", san.toString(), "wdelay=1000ms");
+        Nbdkit slowSan = kit.slowSan(san, "wdelay=1000ms");
         Path secret = kit.file("cluster.secret");
         Files.writeString(secret, Base64.getEncoder().encodeToString("peer tls integration test secret".getBytes()) + "\n");
         Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-------"));

@@ -38,7 +38,7 @@ class PolicyChangeTest {
     void writeBackToWriteThroughWhileFioVerifies() throws Exception {
         Path san = kit.file("san.img");
         Tools.sparseFile(san, 64 * MiB);
-        Nbdkit slowSan = kit.nbdkit("--filter=delay", "file", san.toString(), "wdelay=2ms");
+        Nbdkit slowSan = kit.slowSan(san, "wdelay=2ms");
         Path ctl = kit.file("ctl.sock");
         FlashvisorProcess node = kit.serve(slowSan.uri(), "--name", "vol", "--socket", kit.file("vol.sock").toString(), "--cache",
                 kit.file("flash.img").toString(), "--cache-size", "64M", "--policy", "write-back", "--control", ctl.toString());

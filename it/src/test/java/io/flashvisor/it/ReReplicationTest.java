@@ -90,7 +90,7 @@ class ReReplicationTest {
         long testStart = System.nanoTime();
         Path san = kit.file("san.img");
         Tools.sparseFile(san, SAN_SIZE);
-        Nbdkit slowSan = kit.nbdkit("--filter=delay", "file", san.toString(), "wdelay=" + wdelay);
+        Nbdkit slowSan = kit.slowSan(san, "wdelay=" + wdelay);
         String vm1 = "{name: vm1, backing: \"" + slowSan.uri() + "\", policy: write-back, replicas: 1}";
 
         LoopbackCluster.Host a = cluster.host("a").volume(vm1);

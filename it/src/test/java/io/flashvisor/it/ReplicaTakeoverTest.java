@@ -50,7 +50,7 @@ class ReplicaTakeoverTest {
     private void scenario(boolean automatic) throws Exception {
         Path san = kit.file("san.img");
         Tools.sparseFile(san, 128 * MiB);
-        Nbdkit slowSan = kit.nbdkit("--filter=delay", "file", san.toString(), "wdelay=2ms");
+        Nbdkit slowSan = kit.slowSan(san, "wdelay=2ms");
         Path secret = kit.file("cluster.secret");
         Files.writeString(secret, Base64.getEncoder().encodeToString("replica takeover test secret!!!!".getBytes()) + "\n");
         Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-------"));

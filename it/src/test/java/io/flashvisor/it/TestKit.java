@@ -47,6 +47,10 @@ public final class TestKit implements BeforeAllCallback, AfterAllCallback, Befor
 
         /** Its output so far, for the failure report. */
         String output();
+
+        /** Called before the kit stops it: it is going away on purpose. */
+        default void stopping() {
+        }
     }
 
     private final List<Owned> owned = Collections.synchronizedList(new ArrayList<>());
@@ -121,7 +125,19 @@ public final class TestKit implements BeforeAllCallback, AfterAllCallback, Befor
 
     /** Starts nbdkit on a Unix socket in the scratch directory: {@code nbdkit [FILTERS...] PLUGIN ARGS...}. */
     public Nbdkit nbdkit(String... pluginAndArgs) {
-        Nbdkit n = Nbdkit.start(this, List.of(pluginAndArgs));
+        Nbdkit n = Nbdkit.start(this, List.of(pluginAndArgs), false);
+        own(n);
+        return n;
+    }
+
+    /**
+     * A slow SAN: {@code nbdkit --filter=delay file IMAGE DELAYS...} (e.g. {@code wdelay=2ms}),
+     * supervised — started again if it dies on its own (see {@link Nbdkit}).
+     */
+    public Nbdkit slowSan(Path image, String... delays) {
+        List<String> args = new ArrayList<>(List.of("--filter=delay", "file", image.toString()));
+        args.addAll(List.of(delays));
+        Nbdkit n = Nbdkit.start(this, args, true);
         own(n);
         return n;
     }
@@ -186,6 +202,7 @@ public final class TestKit implements BeforeAllCallback, AfterAllCallback, Befor
             owned.clear();
         }
         for (Owned o : all) {
+            o.stopping();
             o.process().descendants().forEach(ProcessHandle::destroy);
             o.process().destroy();
         }

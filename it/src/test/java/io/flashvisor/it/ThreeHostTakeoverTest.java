@@ -31,8 +31,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  *     the holders (they acknowledge replicas without storing them). The takeover then has nothing
  *     to destage, and the same check must find the SAN missing acknowledged writes — proof that
  *     the check above can see a lost write at all.</li>
- * <li>{@code replicas: 2}, the takeover's winner dies midway: the other holder must finish
- *     (disabled: it does not yet — a product bug this test found).</li>
+ * <li>The first story with the SAN down from the owner's kill: the holder does not win the epoch
+ *     while the SAN refuses connections, retries, and finishes once it is back.</li>
+ * <li>{@code replicas: 2}, the takeover's winner dies midway: the other holder finishes (it did not
+ *     before the takeover record named the other holders — a product bug this test found).</li>
  * </ul>
  */
 @Timeout(300)
@@ -56,20 +58,42 @@ class ThreeHostTakeoverTest {
 
     @Test
     void oneReplicaTheHolderTakesOverAndTheVmRestartsOnTheThirdHost() throws Exception {
-        oneReplica(false);
+        oneReplica(Variant.PLAIN);
     }
 
     /** Negative control: holders that acknowledge without storing lose acknowledged writes, and the check sees it. */
     @Test
     void plantedBugAckBeforeDurableIsCaught() throws Exception {
-        oneReplica(true);
+        oneReplica(Variant.PLANTED_BUG);
     }
 
-    private void oneReplica(boolean plantedBug) throws Exception {
-        String label = plantedBug ? "replicas=1, planted bug replica-ack-before-durable on the holders" : "replicas=1";
+    /**
+     * The SAN goes down with the owner (killed mid-request) and stays down until the holder has tried
+     * to take over: it must not win the epoch while it cannot destage (another holder might), keeps
+     * its replicas, retries, and destages once the SAN is back.
+     */
+    @Test
+    void oneReplicaTheSanIsDownWhenTheTakeoverStarts() throws Exception {
+        oneReplica(Variant.SAN_OUTAGE);
+    }
+
+    private enum Variant {
+        PLAIN("replicas=1"), PLANTED_BUG("replicas=1, planted bug replica-ack-before-durable on the holders"),
+        SAN_OUTAGE("replicas=1, SAN down from the owner's kill until the takeover was tried");
+
+        final String label;
+
+        Variant(String label) {
+            this.label = label;
+        }
+    }
+
+    private void oneReplica(Variant variant) throws Exception {
+        boolean plantedBug = variant == Variant.PLANTED_BUG;
+        String label = variant.label;
         Path san = kit.file("san.img");
         Tools.sparseFile(san, 128 * MiB);
-        Nbdkit slowSan = kit.nbdkit("--filter=delay", "file", san.toString(), "wdelay=2ms");
+        Nbdkit slowSan = kit.slowSan(san, "wdelay=2ms");
         String vm1 = "{name: vm1, backing: \"" + slowSan.uri() + "\", policy: write-back, replicas: 1}";
 
         // b and c first: they must be live when a places its replica. Both may become the holder (placement is
@@ -94,6 +118,21 @@ class ThreeHostTakeoverTest {
 
         CrashChecker checker = CrashChecker.standard(kit, "three-hosts-1");
         Killed killed = writeThenKill(checker, a, List.of(a));
+        if (variant == Variant.SAN_OUTAGE) {
+            slowSan.down();
+            // Once a's session has expired, the holder tries to take over — and cannot reach the SAN.
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (!holder.process().stderr().contains("volume vm1: takeover not done now: cannot connect to NBD server")) {
+                assertThat(System.nanoTime()).as("the holder tried the takeover while the SAN was down\n" + holder.process().output())
+                        .isLessThan(deadline);
+                Thread.sleep(50);
+            }
+            Thread.sleep(1500); // and again, at least once
+            JsonNode waiting = third.record("vm1");
+            assertThat(waiting.get("epoch").asLong()).as("a holder that cannot reach the SAN does not win the epoch: " + waiting)
+                    .isEqualTo(record.get("epoch").asLong());
+            slowSan.up();
+        }
 
         // The holder's watcher takes over once a's session (2 s) has expired, destages, and releases the record clean.
         JsonNode after = holder.awaitRecord("vm1", LoopbackCluster::releasedClean, Duration.ofSeconds(60));
@@ -143,7 +182,7 @@ class ThreeHostTakeoverTest {
     void twoReplicasOwnerAndOneHolderDieTogetherTheOtherHolderTakesOver() throws Exception {
         Path san = kit.file("san.img");
         Tools.sparseFile(san, 128 * MiB);
-        Nbdkit slowSan = kit.nbdkit("--filter=delay", "file", san.toString(), "wdelay=2ms");
+        Nbdkit slowSan = kit.slowSan(san, "wdelay=2ms");
         LoopbackCluster.Host a = cluster.host("a").volume("{name: vm1, backing: \"" + slowSan.uri()
                 + "\", policy: write-back, replicas: 2}");
         LoopbackCluster.Host b = cluster.host("b");
@@ -188,7 +227,7 @@ class ThreeHostTakeoverTest {
     void twoReplicasTheTakeoverWinnerDiesMidwayTheOtherHolderFinishes() throws Exception {
         Path san = kit.file("san.img");
         Tools.sparseFile(san, 128 * MiB);
-        Nbdkit slowSan = kit.nbdkit("--filter=delay", "file", san.toString(), "wdelay=20ms");
+        Nbdkit slowSan = kit.slowSan(san, "wdelay=20ms");
         LoopbackCluster.Host a = cluster.host("a").volume("{name: vm1, backing: \"" + slowSan.uri()
                 + "\", policy: write-back, replicas: 2}");
         LoopbackCluster.Host b = cluster.host("b");
@@ -211,8 +250,8 @@ class ThreeHostTakeoverTest {
 
         JsonNode after = other.awaitRecord("vm1", LoopbackCluster::releasedClean, Duration.ofSeconds(60));
         LoopbackCluster.TakeoverLog took = other.takeoverLog("vm1");
-        System.out.printf("[replicas=2, winner dies] %s finished: %s; record CLEAN %.2f s after the owner's kill%n", other, took,
-                (System.nanoTime() - killed.atNanos()) / 1e9);
+        System.out.printf("[replicas=2, winner dies] %s finished: %s; record CLEAN %.2f s after the owner's kill (SAN restarts: %d)%n", other,
+                took, (System.nanoTime() - killed.atNanos()) / 1e9, slowSan.restarts());
         assertThat(took).as(other + " took over\n" + other.process().output()).isNotNull();
         assertThat(took.blocksDestaged()).isPositive();
         CrashChecker.Verdict verdict = checker.verifyOnlyFile(san);

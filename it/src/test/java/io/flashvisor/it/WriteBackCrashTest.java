@@ -45,7 +45,7 @@ class WriteBackCrashTest {
     void killNineMidRunLosesNoAcknowledgedWriteAndDestagesItAll() throws Exception {
         Path san = kit.file("san.img");
         Tools.sparseFile(san, 128 * MiB);
-        Nbdkit slowSan = kit.nbdkit("--filter=delay", "file", san.toString(), "wdelay=2ms");
+        Nbdkit slowSan = kit.slowSan(san, "wdelay=2ms");
         Path flash = kit.file("flash.img");
         Path ctl = kit.file("ctl.sock");
         String[] serve = {slowSan.uri(), "--name", "vol", "--socket", kit.file("vol.sock").toString(), "--cache", flash.toString(),

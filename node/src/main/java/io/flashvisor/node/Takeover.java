@@ -44,15 +44,23 @@ final class Takeover {
         if (before.owner().equals(cluster.hostId())) {
             throw new IllegalArgumentException("volume '" + volume + "' is owned by this host");
         }
-        // The other holders stay named in the TAKEOVER record: their copies are valid until it finishes (a returning
-        // owner keeps them as its replica set, VolumeOwnership.claim).
-        CasOutcome won = cluster.takeOver(volume, before.replicaSet().stream().filter(h -> !h.equals(cluster.hostId())).toList());
-        if (!won.won()) {
-            throw new IllegalArgumentException("volume '" + volume + "' is still owned by live host " + won.current().owner()
-                    + " (epoch " + won.current().epoch() + "); a takeover waits until its session has expired");
+        // The backing store first: a holder that cannot reach it must not win the epoch, which would make the volume
+        // wait for it while another holder might destage at once.
+        try (BlockVolume backing = openBacking(backingUri)) {
+            // The other holders stay named in the TAKEOVER record: their copies are valid until it finishes (a returning
+            // owner keeps them as its replica set, VolumeOwnership.claim).
+            CasOutcome won = cluster.takeOver(volume, before.replicaSet().stream().filter(h -> !h.equals(cluster.hostId())).toList());
+            if (!won.won()) {
+                throw new IllegalArgumentException("volume '" + volume + "' is still owned by live host " + won.current().owner()
+                        + " (epoch " + won.current().epoch() + "); a takeover waits until its session has expired");
+            }
+            return finish(node, volume, backing, won.current(), origin(node.replicaStore(), FlashCache.volumeId(volume), before),
+                    before.owner());
         }
-        return finish(node, volume, backingUri, won.current(), origin(node.replicaStore(), FlashCache.volumeId(volume), before),
-                before.owner());
+    }
+
+    private static BlockVolume openBacking(String uri) throws IOException {
+        return BackingStores.open(uri, new BackingOptions(false, false));
     }
 
     /**
@@ -84,13 +92,14 @@ final class Takeover {
      */
     static Map<String, Object> resume(Node node, VolumeRecord unfinished) throws IOException {
         String volume = unfinished.name();
-        String backingUri = unfinished.backing();
-        CasOutcome won = node.cluster().takeOver(volume, unfinished.replicaSet());
-        if (!won.won()) {
-            throw new IllegalArgumentException("volume '" + volume + "' is owned by " + won.current().owner() + " now");
+        try (BlockVolume backing = openBacking(unfinished.backing())) {
+            CasOutcome won = node.cluster().takeOver(volume, unfinished.replicaSet());
+            if (!won.won()) {
+                throw new IllegalArgumentException("volume '" + volume + "' is owned by " + won.current().owner() + " now");
+            }
+            long origin = origin(node.replicaStore(), FlashCache.volumeId(volume), unfinished);
+            return finish(node, volume, backing, won.current(), origin, Long.toHexString(origin)); // its name is not kept
         }
-        long origin = origin(node.replicaStore(), FlashCache.volumeId(volume), unfinished);
-        return finish(node, volume, backingUri, won.current(), origin, Long.toHexString(origin));
     }
 
     /** True while this process is taking {@code volume} over. */
@@ -98,7 +107,7 @@ final class Takeover {
         return RUNNING.contains(volume);
     }
 
-    private static Map<String, Object> finish(Node node, String volume, String backingUri, VolumeRecord taken, long origin,
+    private static Map<String, Object> finish(Node node, String volume, BlockVolume backing, VolumeRecord taken, long origin,
                                               String previousOwner) throws IOException {
         if (!RUNNING.add(volume)) {
             throw new IllegalArgumentException("a takeover of volume '" + volume + "' is already running");
@@ -109,11 +118,9 @@ final class Takeover {
         try {
             // A stale owner that wakes up now gets STALE_EPOCH from this host for anything it still sends.
             node.replicaStore().noteEpoch(FlashCache.volumeId(volume), (int) taken.epoch());
-            try (BlockVolume backing = BackingStores.open(backingUri, new BackingOptions(false, false))) {
-                long session = taken.ownerSession(); // the session that won the epoch; a later one does not hold it
-                blocks = TakeoverDestage.run(node.replicaStore(), origin, FlashCache.volumeId(volume), backing,
-                        () -> cluster.mayAct() && cluster.lease().sessionId() == session);
-            }
+            long session = taken.ownerSession(); // the session that won the epoch; a later one does not hold it
+            blocks = TakeoverDestage.run(node.replicaStore(), origin, FlashCache.volumeId(volume), backing,
+                    () -> cluster.mayAct() && cluster.lease().sessionId() == session);
         } finally {
             RUNNING.remove(volume);
         }

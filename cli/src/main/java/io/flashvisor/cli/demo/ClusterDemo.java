@@ -125,6 +125,7 @@ public final class ClusterDemo {
     private Path sanImage;
     private Path flashDir;
     private Child san;
+    private Path sanSocket;
     private EmbeddedZooKeeper zk;
     private String sanUri;
     private String volumeUri;
@@ -245,20 +246,9 @@ public final class ClusterDemo {
         out.println("[1/5] Starting the SAN, ZooKeeper and three Flashvisor hosts");
         sanImage = run.resolve("san.img");
         sparse(sanImage, s.sanBytes());
-        Path sanSock = sockets.resolve("san.sock");
-        Path pid = run.resolve("san.pid");
-        List<String> nbdkit = List.of("nbdkit", "--foreground", "--exit-with-parent", "--unix", sanSock.toString(), "--pidfile",
-                pid.toString(), "--filter=delay", "file", sanImage.toString(), "rdelay=" + s.delay(), "wdelay=" + s.delay());
-        command(nbdkit);
-        san = Child.start("san", nbdkit, run.resolve("san.log"), run);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!(Files.exists(pid) && Files.size(pid) > 0)) {
-            if (!san.isAlive() || System.nanoTime() > deadline) {
-                throw new DemoFailure("nbdkit did not start:\n" + Child.tail(san.log, 20));
-            }
-            Thread.sleep(20);
-        }
-        sanUri = "nbd+unix:///?socket=" + sanSock;
+        sanSocket = sockets.resolve("san.sock");
+        startSan();
+        sanUri = "nbd+unix:///?socket=" + sanSocket;
         out.printf(Locale.ROOT, "  SAN        nbdkit --filter=delay file san.img rdelay=%s wdelay=%s  (%s sparse image, %s)%n", s.delay(),
                 s.delay(), mib(s.sanBytes()), sanUri);
 
@@ -291,8 +281,7 @@ public final class ClusterDemo {
         }
         awaitHosts(2);
         t0.put(OWNER, System.nanoTime());
-        String backing = "nbd+unix:///?socket=" + sanSock;
-        startNode(OWNER, "rack-1", "  - {name: " + VOLUME + ", backing: \"" + backing + "\", policy: write-back, replicas: 1, "
+        startNode(OWNER, "rack-1", "  - {name: " + VOLUME + ", backing: \"" + sanUri + "\", policy: write-back, replicas: 1, "
                 + "description: \"the demo VM's disk\"}\n");
         String uri = nodes.get(OWNER).awaitReady(READY_TIMEOUT);
         volumeUri = uri.replace(":///?", ":///" + VOLUME + "?");
@@ -300,7 +289,7 @@ public final class ClusterDemo {
         awaitHosts(3);
 
         JsonNode rec = null;
-        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline) {
             rec = record(PEERS.get(0));
             if (rec != null && OWNER.equals(rec.path("owner").asText()) && rec.path("state").asText().equals("ACTIVE")
@@ -488,6 +477,40 @@ public final class ClusterDemo {
         return r;
     }
 
+    /** nbdkit --filter=delay file san.img on {@link #sanSocket} (again after a crash: the socket and pid file are left behind). */
+    private void startSan() throws IOException, InterruptedException, DemoFailure {
+        Path pid = run.resolve("san.pid");
+        Files.deleteIfExists(pid);
+        Files.deleteIfExists(sanSocket);
+        List<String> nbdkit = List.of("nbdkit", "--foreground", "--exit-with-parent", "--unix", sanSocket.toString(), "--pidfile",
+                pid.toString(), "--filter=delay", "file", sanImage.toString(), "rdelay=" + s.delay(), "wdelay=" + s.delay());
+        if (san == null) {
+            command(nbdkit);
+        }
+        san = Child.start("san", nbdkit, run.resolve(san == null ? "san.log" : "san-restarted.log"), run);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!(Files.exists(pid) && Files.size(pid) > 0)) {
+            if (!san.isAlive() || System.nanoTime() > deadline) {
+                throw new DemoFailure("nbdkit did not start:\n" + Child.tail(san.log, 20));
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    /**
+     * nbdkit 1.32 (Debian 12) can abort ({@code raw_send_socket: Assertion `sock >= 0' failed}) when a
+     * client dies while its delayed writes are still sleeping — which is what killing the owner does.
+     * A real SAN would fail over; the demo starts nbdkit again, says so, and the hosts retry.
+     */
+    private void restartSanIfItDied(double now) throws IOException, InterruptedException, DemoFailure {
+        if (san.isAlive()) {
+            return;
+        }
+        out.printf(Locale.ROOT, "  +%5.1f s  the SAN (nbdkit) died when %s's connection was cut mid-request (exit %d; %s): starting it "
+                + "again, the hosts retry%n", now, OWNER, san.process.exitValue(), Child.tail(san.log, 1).strip());
+        startSan();
+    }
+
     private boolean allAlive() {
         return san.isAlive() && nodes.values().stream().allMatch(Child::isAlive);
     }
@@ -648,6 +671,7 @@ public final class ClusterDemo {
                 continue;
             }
             double now = (System.nanoTime() - k0) / 1e9;
+            restartSanIfItDied(now);
             if (r == null) {
                 Thread.sleep(100);
                 continue;
