@@ -18,6 +18,7 @@ final class MemoryBacking implements BlockVolume {
     private final byte[] data;
     private volatile double writeFailureRate;
     private volatile boolean failDestageWrites;
+    private volatile long failDestageWritesAt = -1;
     private volatile long delayNanos;
     private volatile Consumer<byte[]> onFlush;
     private final java.util.Random random = new java.util.Random(1);
@@ -36,6 +37,11 @@ final class MemoryBacking implements BlockVolume {
     /** Fails the destager's writes only (recognised by its thread names): a SAN that stalls write-back. */
     void failDestageWrites(boolean value) {
         failDestageWrites = value;
+    }
+
+    /** Fails the destager's writes that cover byte {@code offset} (-1: none): one block that never gets written back. */
+    void failDestageWritesAt(long offset) {
+        failDestageWritesAt = offset;
     }
 
     void delay(long nanos) {
@@ -74,7 +80,8 @@ final class MemoryBacking implements BlockVolume {
         pause();
         synchronized (this) {
             if (writeFailureRate > 0 && random.nextDouble() < writeFailureRate
-                    || failDestageWrites && Thread.currentThread().getName().startsWith("destage")) {
+                    || (failDestageWrites || offset <= failDestageWritesAt && failDestageWritesAt < offset + src.remaining())
+                    && Thread.currentThread().getName().startsWith("destage")) {
                 failedWrites.incrementAndGet();
                 throw new VolumeException(BlockError.IO, "injected write failure at " + offset);
             }
