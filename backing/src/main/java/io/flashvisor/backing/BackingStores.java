@@ -1,14 +1,15 @@
 package io.flashvisor.backing;
 
 import io.flashvisor.backing.file.FileBackingStore;
-import io.flashvisor.backing.nbd.NbdBackingStore;
 import io.flashvisor.backing.nbd.NbdUri;
+import io.flashvisor.backing.nbd.ReconnectingNbdStore;
 import io.flashvisor.common.BlockVolume;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Locale;
 import java.util.regex.Pattern;
 
@@ -20,6 +21,12 @@ public final class BackingStores {
     /** The forms {@link #open} accepts, for error messages and help texts. */
     public static final String SUPPORTED_FORMS =
             "/path/to/file-or-device, file:///path, nbd://host[:port]/export, nbd+unix:///export?socket=/path";
+
+    /**
+     * How long an NBD store waits after its connection broke before it connects again: time for the
+     * server to finish (or drop) what it had read from the old connection (see {@link ReconnectingNbdStore}).
+     */
+    static final Duration RECONNECT_SETTLE = Duration.ofSeconds(1);
 
     private static final Pattern SCHEME = Pattern.compile("^[A-Za-z][A-Za-z0-9+.-]*:");
 
@@ -41,7 +48,7 @@ public final class BackingStores {
         if (lower.startsWith("nbd://") || lower.startsWith("nbd+unix://") || lower.startsWith("nbds://")
                 || lower.startsWith("nbds+unix://")) {
             NbdUri uri = NbdUri.parse(s);
-            return NbdBackingStore.open(uri, options.readOnly(), options.connectTimeout(), options.ioTimeout());
+            return ReconnectingNbdStore.open(uri, options.readOnly(), options.connectTimeout(), options.ioTimeout(), RECONNECT_SETTLE);
         }
         if (lower.startsWith("file:")) {
             return openFile(fileUriPath(s), options);

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.flashvisor.backing.file.FileBackingStore;
-import io.flashvisor.backing.nbd.NbdBackingStore;
+import io.flashvisor.backing.nbd.ReconnectingNbdStore;
 import io.flashvisor.common.BlockError;
 import io.flashvisor.common.BlockVolume;
 import io.flashvisor.common.VolumeException;
@@ -57,7 +57,7 @@ class BackingStoresTest {
             }
             BackingOptions options = BackingOptions.defaults().withTimeouts(Duration.ofSeconds(5), Duration.ofSeconds(30));
             try (BlockVolume v = BackingStores.open("nbd+unix:///?socket=" + socket, options)) {
-                assertThat(v).isInstanceOf(NbdBackingStore.class);
+                assertThat(v).isInstanceOf(ReconnectingNbdStore.class);
                 assertThat(v.size()).isEqualTo(1 << 20);
                 v.write(3, ByteBuffer.wrap(new byte[] {9, 8, 7}), true);
                 ByteBuffer back = ByteBuffer.allocate(3);

@@ -23,9 +23,14 @@ final class Nbdkit implements AutoCloseable {
 
     /** Starts {@code nbdkit [args...]} (plugin, filters, parameters) and waits for its socket; skips the test if nbdkit is missing. */
     static Nbdkit start(Path dir, String... args) throws IOException, InterruptedException {
+        return startOn(dir.resolve("nbd-" + System.nanoTime() + ".sock"), dir, args);
+    }
+
+    /** Like {@link #start}, on the given socket path (a server started again where the last one was). */
+    static Nbdkit startOn(Path socket, Path dir, String... args) throws IOException, InterruptedException {
         assumeThat(Files.isExecutable(Path.of("/usr/sbin/nbdkit")) || Files.isExecutable(Path.of("/usr/bin/nbdkit")))
                 .as("nbdkit is installed").isTrue();
-        Path socket = dir.resolve("nbd-" + System.nanoTime() + ".sock");
+        Files.deleteIfExists(socket); // a killed nbdkit leaves it behind
         Path log = dir.resolve("nbdkit-" + System.nanoTime() + ".log");
         // nbdkit writes its pid file once the socket is listening; the socket file alone appears at bind().
         Path pidFile = dir.resolve("nbdkit-" + System.nanoTime() + ".pid");
@@ -45,6 +50,15 @@ final class Nbdkit implements AutoCloseable {
             Thread.sleep(10);
         }
         return new Nbdkit(p, socket, log);
+    }
+
+    /** SIGKILL, and waits until it is gone: its connections break mid-request. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly().waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    Path socket() {
+        return socket;
     }
 
     NbdUri uri() {
