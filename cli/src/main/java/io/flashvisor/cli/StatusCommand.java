@@ -48,6 +48,12 @@ final class StatusCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "%-16s %-14s %-16s %9s %9s %7s %10s %10s %12s%n", "VOLUME", "POLICY", "HEALTH", "HITS", "MISSES",
                 "HIT%", "DIRTY", "DESTAGED", "TO CLEAN");
         for (JsonNode v : root.get("volumes")) {
+            if (v.path("health").asText().equals("waiting")) {
+                // Configured, not served yet: another host owns it or its takeover is unfinished; the node tries again.
+                out.printf(Locale.ROOT, "%-16s %-14s %s%n", v.get("name").asText(), v.get("policy").asText(), "waiting");
+                out.println("  waiting since " + v.path("since").asText() + ": " + v.path("reason").asText());
+                continue;
+            }
             long hits = v.get("hits").asLong();
             long misses = v.get("misses").asLong();
             double toClean = v.get("secondsToClean").asDouble();

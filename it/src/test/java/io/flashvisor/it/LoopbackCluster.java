@@ -204,6 +204,19 @@ final class LoopbackCluster implements AfterEachCallback {
             return r;
         }
 
+        /** Waits (polling the log) until {@link #takeoverLog} reports a takeover of {@code volume}; returns it. */
+        TakeoverLog awaitTakeoverLog(String volume, Duration timeout) throws InterruptedException {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            TakeoverLog t;
+            while ((t = takeoverLog(volume)) == null) {
+                if (System.nanoTime() > deadline) {
+                    fail(hostId + " reported no takeover of " + volume + " within " + timeout + "\n" + process.output());
+                }
+                Thread.sleep(50);
+            }
+            return t;
+        }
+
         /**
          * This host's takeover of {@code volume} as its log reports it (Takeover: "took over volume V
          * from H at epoch E: N blocks destaged in S s; released: R"), or null if there is none.

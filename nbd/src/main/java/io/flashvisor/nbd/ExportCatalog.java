@@ -7,7 +7,9 @@ import java.util.Optional;
 
 /**
  * The exports a server offers, by name. Thread-safe; exports may be added and removed while the
- * server runs (a removed export keeps serving connections already attached to it).
+ * server runs: each connection looks its export up during its handshake, so an added export is
+ * found by the next connections (a node adds a volume it could claim only after start this way),
+ * and a removed one keeps serving connections already attached to it.
  *
  * <p>The empty name is NBD's "default export": it resolves to the export named
  * {@link #defaultExport()} if set, else to the only export when there is exactly one.

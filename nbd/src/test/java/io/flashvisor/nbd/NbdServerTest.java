@@ -109,6 +109,24 @@ class NbdServerTest {
         server.close(); // idempotent
     }
 
+    /** A node adds the export of a volume it could claim only after start: new connections find it, without a restart. */
+    @Test
+    void anExportAddedWhileTheServerRunsIsFoundByNewConnections() throws Exception {
+        Path sock = dir.resolve("late.sock");
+        start(Duration.ofSeconds(1), new Listener.Unix(sock, 0600));
+        try (TinyNbdClient c = TinyNbdClient.unix(sock)) {
+            assertThat(c.go("late")).isEqualTo(REP_ERR_UNKNOWN);
+        }
+        MemoryVolume late = new MemoryVolume(1 << 20);
+        catalog.add(new Export("late", "claimed after start", late));
+        try (TinyNbdClient c = TinyNbdClient.unix(sock)) {
+            assertThat(c.go("late")).isEqualTo(REP_ACK);
+            assertThat(c.size).isEqualTo(1 << 20);
+            assertThat(c.write(4096, new byte[] {7, 8, 9})).isZero();
+            assertThat(c.read(4096, 3)).containsExactly(7, 8, 9);
+        }
+    }
+
     @Test
     void staleSocketFileIsReplacedButALiveSocketIsNot() throws Exception {
         Path sock = dir.resolve("stale.sock");

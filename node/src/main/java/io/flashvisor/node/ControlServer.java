@@ -36,7 +36,8 @@ import org.slf4j.LoggerFactory;
  * The node's control socket: a Unix socket (mode 0600, so only the node's user and root may use
  * it) that answers one command per connection with one JSON document. Commands:
  * <ul>
- * <li>{@code status} — the flash device and every cached volume ({@link VolumeStatus});</li>
+ * <li>{@code status} — the flash device and every cached volume ({@link VolumeStatus}), then every
+ *     volume waiting to be claimed ({@link WaitingVolume}: health {@code waiting} and the reason);</li>
  * <li>{@code policy VOLUME POLICY} — changes a volume's policy online;</li>
  * <li>{@code drain VOLUME SECONDS} — destages at full speed and waits until clean (or the time is up);</li>
  * <li>{@code hosts} — the cluster's live hosts (address, flash, fault domain, session);</li>
@@ -162,6 +163,11 @@ public final class ControlServer implements AutoCloseable {
     private CachedVolume volume(String name) {
         CachedVolume v = node.cachedVolumes().get(name);
         if (v == null) {
+            for (WaitingVolume w : node.waitingVolumes()) {
+                if (w.name().equals(name)) {
+                    throw new IllegalArgumentException("volume '" + name + "' is not served by this host yet: " + w.reason());
+                }
+            }
             throw new IllegalArgumentException("no cached volume '" + name + "'"
                     + (node.flash() == null ? " (this node has no flash device)" : "; volumes: " + node.cachedVolumes().keySet()));
         }
@@ -185,10 +191,11 @@ public final class ControlServer implements AutoCloseable {
             f.put("ramBytes", s.indexBytes() + s.policyBytes() + s.dirtyBytesOfRam());
             r.put("flash", f);
         }
-        List<VolumeStatus> volumes = new ArrayList<>();
+        List<Object> volumes = new ArrayList<>();
         for (CachedVolume v : node.cachedVolumes().values()) {
             volumes.add(v.status());
         }
+        volumes.addAll(node.waitingVolumes()); // health "waiting", with the reason
         r.put("volumes", volumes);
         return r;
     }

@@ -20,9 +20,11 @@ import io.flashvisor.replication.transport.PeerConnector;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -36,9 +38,12 @@ import org.slf4j.LoggerFactory;
  * says which part, volume or listener failed): the flash device, then — with a {@code cluster:}
  * section — the cluster membership ({@link ClusterMembership}: embedded ZooKeeper, ZooKeeper
  * session, replication server, host registration, volume records), then the volumes, the NBD
- * listeners and the control socket. {@link #close} stops accepting, drains in-flight I/O, closes
- * the volumes, leaves the cluster (replication server, session, embedded ZooKeeper last) and closes
- * the flash device. {@code close()} is idempotent and may be called from a shutdown hook.
+ * listeners and the control socket. A replicated volume that another host still owns (or whose
+ * takeover is unfinished) does not fail the start: it waits ({@link PendingVolumes}), is tried again
+ * every second, and once claimed is opened the same way and its export added to the running server.
+ * {@link #close} stops those tries, stops accepting, drains in-flight I/O, closes the volumes (also
+ * those claimed late), leaves the cluster (replication server, session, embedded ZooKeeper last) and
+ * closes the flash device. {@code close()} is idempotent and may be called from a shutdown hook.
  */
 public final class Node implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Node.class);
@@ -46,8 +51,14 @@ public final class Node implements AutoCloseable {
     private final NodeSettings settings;
     private final FlashDevice flash;
     private final ClusterMembership membership;
+    /** Every open volume; grows when a waiting volume is claimed ({@link #publish}). */
     private final List<BlockVolume> volumes;
-    private final Map<String, CachedVolume> cached;
+    /** The cached volumes by name in configuration order: an immutable snapshot, replaced when one is added. */
+    private volatile Map<String, CachedVolume> cached;
+    private final ExportCatalog catalog;
+    private final PendingVolumes pending;
+    /** Orders {@link #publish} against {@link #close}: once closing, no volume is added. */
+    private final Object lifecycle = new Object();
     private final NbdServer server;
     private volatile ControlServer control;
     private volatile TakeoverWatcher watcher;
@@ -55,19 +66,28 @@ public final class Node implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
 
-    private Node(NodeSettings settings, FlashDevice flash, ClusterMembership membership, List<BlockVolume> volumes, NbdServer server) {
+    private Node(NodeSettings settings, FlashDevice flash, ClusterMembership membership, List<BlockVolume> volumes,
+                 ExportCatalog catalog, PendingVolumes pending, NbdServer server) {
         this.settings = settings;
         this.flash = flash;
         this.membership = membership;
-        this.volumes = volumes;
+        this.volumes = new CopyOnWriteArrayList<>(volumes);
+        this.catalog = catalog;
+        this.pending = pending;
         this.server = server;
+        this.cached = cachedByName(this.volumes);
+    }
+
+    private Map<String, CachedVolume> cachedByName(List<BlockVolume> open) {
         Map<String, CachedVolume> byName = new LinkedHashMap<>();
-        for (BlockVolume v : volumes) {
-            if (v instanceof CachedVolume c) {
-                byName.put(c.name(), c);
+        for (VolumeSpec spec : settings.volumes()) {
+            for (BlockVolume v : open) {
+                if (v instanceof CachedVolume c && c.name().equals(spec.name())) {
+                    byName.put(c.name(), c);
+                }
             }
         }
-        this.cached = byName;
+        return Collections.unmodifiableMap(byName);
     }
 
     public static Node start(NodeSettings settings) throws IOException {
@@ -95,14 +115,15 @@ public final class Node implements AutoCloseable {
                 opened.addFirst(membership); // Leaves the cluster before the flash device closes.
             }
             ExportCatalog catalog = new ExportCatalog();
+            PendingVolumes pending = new PendingVolumes();
             for (VolumeSpec spec : settings.volumes()) {
                 BlockVolume volume;
                 try {
                     volume = open(spec, flash, fs, membership, settings.cluster() == null ? 0 : settings.cluster().replicas(spec.name()));
                 } catch (VolumeOwnership.NotServableNow e) {
-                    // Another host's volume (or one awaiting a takeover) must not stop this host serving its others.
-                    log.error("volume {} is NOT served by this host: {}; start this node again once it is free", spec.name(),
-                            e.getMessage());
+                    // Another host's volume (or one awaiting a takeover) must not stop this host serving its others; it
+                    // is tried again in the background and served once it is free.
+                    pending.add(spec, e.getMessage());
                     continue;
                 }
                 opened.add(0, volume); // Volumes close before the flash device they use.
@@ -115,7 +136,7 @@ public final class Node implements AutoCloseable {
                 flash.warnAboutUnattachedDirtyData();
             }
             NbdServer server = NbdServer.start(catalog, settings.listeners(), settings.nbd());
-            Node node = new Node(settings, flash, membership, volumes, server);
+            Node node = new Node(settings, flash, membership, volumes, catalog, pending, server);
             opened.add(0, server);
             if (settings.control() != null) {
                 node.control = ControlServer.start(settings.control(), node);
@@ -130,6 +151,7 @@ public final class Node implements AutoCloseable {
             for (Listener l : settings.listeners()) {
                 log.info("listening on {} uri={}", l, node.uri(l, ""));
             }
+            pending.start(node::serveIfFree); // Last: nothing above can fail any more, so close() owns it.
             return node;
         } catch (IOException | RuntimeException e) {
             Closeables.closeAllAfter(e, opened);
@@ -179,6 +201,59 @@ public final class Node implements AutoCloseable {
     }
 
     /**
+     * One try to serve a volume that could not be claimed at start ({@link PendingVolumes}): a cheap
+     * look at its record first; when it may be free, the same {@link #open} as at start (reconcile,
+     * claim, {@code CachedVolume}), then its export joins the running server's catalog.
+     *
+     * @return null when it is served now, otherwise why it still waits
+     */
+    private String serveIfFree(VolumeSpec spec) {
+        Cluster cluster = membership.cluster();
+        if (!cluster.mayAct()) {
+            return "this host cannot claim volumes now: its cluster session is in doubt or its lease lapsed";
+        }
+        String why = VolumeOwnership.waitingReason(cluster, spec.name());
+        if (why != null) {
+            return why;
+        }
+        BlockVolume volume;
+        try {
+            volume = open(spec, flash, settings.flash(), membership, replicas(spec.name()));
+        } catch (IOException e) { // VolumeOwnership.NotServableNow, or the volume cannot be opened now
+            return e.getMessage();
+        }
+        if (!publish(spec, volume)) {
+            // The node began to stop while the volume was being claimed: give it up again, as a stop does.
+            if (volume instanceof CachedVolume c) {
+                release(c);
+            }
+            try {
+                volume.close();
+            } catch (IOException | RuntimeException e) {
+                log.warn("volume {}: close failed: {}", spec.name(), e.toString());
+            }
+            return "this node is stopping";
+        }
+        return null;
+    }
+
+    /** Adds a volume claimed after start to the node and its export to the running server; false once closing. */
+    private boolean publish(VolumeSpec spec, BlockVolume volume) {
+        synchronized (lifecycle) {
+            if (closed.get()) {
+                return false;
+            }
+            volumes.add(volume);
+            log.info("volume opened name={} backing={} size={} policy={} readOnly={}", spec.name(), spec.backing(),
+                    ByteSize.format(volume.size()), spec.policy().configName(), volume.features().readOnly());
+            pending.served(spec.name()); // Before it shows among the served: never listed as served and waiting at once.
+            cached = cachedByName(volumes);
+            catalog.add(new Export(spec.name(), spec.description(), volume)); // Last: clients see a volume close() knows.
+        }
+        return true;
+    }
+
+    /**
      * A graceful stop gives up the replicated volumes this host owns once they are clean (destaged at
      * full speed, up to the drain timeout): otherwise their records would name a dead owner and only a
      * takeover could free them. A volume still dirty after the timeout stays owned; its holders take
@@ -189,24 +264,32 @@ public final class Node implements AutoCloseable {
             return;
         }
         for (CachedVolume v : cached.values()) {
-            long epoch = v.ownerEpoch();
-            if (epoch < 0) {
-                continue;
-            }
-            try {
-                if (v.awaitClean(settings.nbd().drainTimeout())) {
-                    VolumeOwnership.release(membership.cluster(), v.name(), epoch);
-                } else {
-                    log.warn("volume {}: still dirty after {}; it stays owned and its replica holders take it over", v.name(),
-                            settings.nbd().drainTimeout());
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            if (!release(v)) {
                 return;
-            } catch (RuntimeException e) {
-                log.warn("volume {}: could not give up ownership: {}", v.name(), e.toString());
             }
         }
+    }
+
+    /** {@link #releaseOwnedVolumes} for one volume; false if interrupted. */
+    private boolean release(CachedVolume v) {
+        long epoch = v.ownerEpoch();
+        if (membership == null || epoch < 0) {
+            return true;
+        }
+        try {
+            if (v.awaitClean(settings.nbd().drainTimeout())) {
+                VolumeOwnership.release(membership.cluster(), v.name(), epoch);
+            } else {
+                log.warn("volume {}: still dirty after {}; it stays owned and its replica holders take it over", v.name(),
+                        settings.nbd().drainTimeout());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (RuntimeException e) {
+            log.warn("volume {}: could not give up ownership: {}", v.name(), e.toString());
+        }
+        return true;
     }
 
     /** The flash device, or null when the node runs without one. */
@@ -214,9 +297,17 @@ public final class Node implements AutoCloseable {
         return flash;
     }
 
-    /** The volumes that use flash, by name, in configuration order. */
+    /**
+     * The volumes that use flash and are served, by name, in configuration order: a snapshot (a
+     * volume claimed after start appears in later snapshots).
+     */
     public Map<String, CachedVolume> cachedVolumes() {
         return cached;
+    }
+
+    /** Configured volumes this host does not serve yet because it cannot claim them now; tried again every second. */
+    public List<WaitingVolume> waitingVolumes() {
+        return pending.list();
     }
 
     public NodeSettings settings() {
@@ -269,6 +360,10 @@ public final class Node implements AutoCloseable {
         }
         log.info("node stopping: draining in-flight requests");
         try {
+            pending.close(); // First: no waiting volume is claimed from here on.
+            synchronized (lifecycle) {
+                // A publish() that raced with the start of close() has finished: volumes and cached are final now.
+            }
             if (watcher != null) {
                 watcher.close();
             }

@@ -5,6 +5,7 @@ import io.flashvisor.cache.engine.VolumeCache;
 import io.flashvisor.cluster.CasOutcome;
 import io.flashvisor.cluster.Cluster;
 import io.flashvisor.cluster.Member;
+import io.flashvisor.cluster.RecordRules;
 import io.flashvisor.cluster.ReplicaPlacement;
 import io.flashvisor.cluster.VolumeRecord;
 import io.flashvisor.cluster.VolumeState;
@@ -132,17 +133,9 @@ final class VolumeOwnership {
         } else {
             placement = ReplicaPlacement.choose(cluster.hostId(), replicas, live);
         }
-        if (current.owner() != null && current.state() != VolumeState.CLEAN
-                && (!current.owner().equals(cluster.hostId()) || current.state() == VolumeState.TAKEOVER)) {
-            // (Also when this host itself won a takeover it has not finished: its replicas are not on the backing store.)
-            // A dead owner's acknowledged writes are on its replica holders, not on the backing store yet: serving
-            // now would read stale data (I3), and its holders would then drop those writes as obsolete (I1). Even an
-            // owner returning with its own dirty data waits for an unfinished takeover of it: claiming back, it would
-            // replay its older flush epochs over blocks the takeover already wrote newer (simulation seed 13584),
-            // and its new peers would drop the holders' copies of that data (seed 659).
-            throw new NotServableNow("volume '" + volume + "' was owned by host " + current.owner() + " (epoch " + current.epoch()
-                    + ", " + current.state() + ") and is not clean yet; it can be served once a replica holder has taken it"
-                    + " over and destaged it");
+        String notClaimable = notClaimableReason(current, cluster.hostId(), cluster.lease().sessionId(), live);
+        if (notClaimable != null) {
+            throw new NotServableNow(notClaimable);
         }
         // Peers join before the claim, at the epoch it will have: a fresh peer that cannot be reached stays out of
         // the record (a record member holds valid copies; simulation seed 19238). A kept set stays whole.
@@ -172,8 +165,7 @@ final class VolumeOwnership {
             if (r.version() != current.version()) {
                 throw new RecordChanged(volume);
             }
-            throw new NotServableNow("volume '" + volume + "' is owned by live host " + r.owner() + " (epoch " + r.epoch()
-                    + "); stop it there first, or let its session expire for a takeover");
+            throw new NotServableNow(liveOwnerReason(r));
         }
         if (state == VolumeState.DEGRADED) {
             LOG.warn("volume {}: only {} of {} replica peers are live; writes without every copy go through to the backing store",
@@ -185,6 +177,52 @@ final class VolumeOwnership {
         return new VolumeReplication(ClusterSpec.peerId(cluster.hostId()), () -> epoch, new ReplicaSet(peers, replicas, absent),
                 ReleaseTracker.forEpoch(epoch), () -> cluster.mayAct() && cluster.lease().sessionId() == session,
                 ids -> dropPeers(cluster, volume, epoch, ids), upTo -> addPeer(membership, volume, epoch, replicas, upTo));
+    }
+
+    /**
+     * Why {@code me} (in {@code session}) cannot claim {@code current} now, or null when it may: a
+     * live host owns it (then only that host can give it up), or another host owned it and left it
+     * unclean, or a takeover of it is unfinished (also one this host won). {@code live} must be read
+     * after {@code current} (see {@link RecordRules#mayClaim}).
+     */
+    private static String notClaimableReason(VolumeRecord current, String me, long session, List<Member> live) {
+        boolean mine = me.equals(current.owner()) && current.ownerSession() == session;
+        if (!mine && !RecordRules.mayClaim(current, me, session, live)) {
+            return liveOwnerReason(current);
+        }
+        if (current.owner() != null && current.state() != VolumeState.CLEAN
+                && (!current.owner().equals(me) || current.state() == VolumeState.TAKEOVER)) {
+            // (Also when this host itself won a takeover it has not finished: its replicas are not on the backing store.)
+            // A dead owner's acknowledged writes are on its replica holders, not on the backing store yet: serving
+            // now would read stale data (I3), and its holders would then drop those writes as obsolete (I1). Even an
+            // owner returning with its own dirty data waits for an unfinished takeover of it: claiming back, it would
+            // replay its older flush epochs over blocks the takeover already wrote newer (simulation seed 13584),
+            // and its new peers would drop the holders' copies of that data (seed 659).
+            return "volume '" + current.name() + "' was owned by host " + current.owner() + " (epoch " + current.epoch()
+                    + ", " + current.state() + ") and is not clean yet; it can be served once a replica holder has taken it"
+                    + " over and destaged it";
+        }
+        return null;
+    }
+
+    private static String liveOwnerReason(VolumeRecord r) {
+        return "volume '" + r.name() + "' is owned by live host " + r.owner() + " (epoch " + r.epoch()
+                + "); stop it there first, or let its session expire for a takeover";
+    }
+
+    /**
+     * The cheap check a waiting volume ({@link PendingVolumes}) makes before it is opened again: why
+     * {@link #claim} would refuse the volume now, judged on its record and the live hosts alone (no
+     * backing store opened, no peer contacted), or null when it may succeed — then the full open
+     * (reconcile, claim) decides. The same rules and words as {@link #claim}.
+     */
+    static String waitingReason(Cluster cluster, String volume) {
+        VolumeRecord r = cluster.volume(volume).orElse(null);
+        if (r == null) {
+            return null; // The open says what is wrong.
+        }
+        List<Member> live = cluster.hosts(); // after the record: see RecordRules.mayClaim
+        return notClaimableReason(r, cluster.hostId(), cluster.lease().sessionId(), live);
     }
 
     /**
