@@ -90,4 +90,52 @@ class FailingSanTest {
         plain.stop();
         Files.delete(san);
     }
+
+    /**
+     * The SAN restarts in the middle of a run (nbdkit killed — connections cut mid-request — and
+     * started again 3 s later over the same image): the write-back volume keeps taking writes on
+     * flash, its NBD backing store connects again by itself, the destager writes what failed again,
+     * and the volume drains clean; the SAN image then verifies. Before, the volume's backing store
+     * stayed broken until the node restarted.
+     */
+    @Test
+    void theSanRestartsMidRunAndTheVolumeCarriesOn() throws Exception {
+        Path san = kit.file("san.img");
+        Tools.sparseFile(san, 128 * MiB);
+        Nbdkit slowSan = kit.slowSan(san, "wdelay=2ms");
+        Path ctl = kit.file("ctl.sock");
+        FlashvisorProcess node = kit.serve(slowSan.uri(), "--name", "vol", "--socket", kit.file("vol.sock").toString(), "--cache",
+                kit.file("flash.img").toString(), "--cache-size", "128M", "--policy", "write-back", "--control", ctl.toString(),
+                "--sequential-cutoff", "0");
+        Control control = new Control(ctl);
+
+        Path json = kit.file("fio.json");
+        java.util.concurrent.CompletableFuture<Tools.Result> fio = java.util.concurrent.CompletableFuture.supplyAsync(() -> Fio.run(kit, "fio",
+                Fio.jobs(json, List.of("--thread", "--ioengine=nbd", "--uri=" + node.uri(), "--iodepth=16", "--verify=crc32c",
+                        "--do_verify=1", "--verify_fatal=1", "--group_reporting=0", "--rate_iops=500"), JOBS), Duration.ofSeconds(120)));
+        Thread.sleep(1500);
+        slowSan.down();
+        Thread.sleep(3000);
+        JsonNode during = control.volume("vol");
+        slowSan.up();
+        Fio.assertVerified(fio.get(), json, 12 * MiB);
+        JsonNode drained = control.drain("vol", Duration.ofSeconds(60));
+        System.out.println("SAN restart: during the outage " + Control.summary(during) + "; after: " + Control.summary(drained.path("volume")));
+
+        assertThat(during.path("health").asText()).as("the outage shows: " + Control.summary(during)).isEqualTo("destage-failing");
+        assertThat(drained.path("clean").asBoolean()).as(Control.summary(drained.path("volume"))).isTrue();
+        assertThat(node.stderr()).as("the backing store connected again by itself\n" + node.stderr())
+                .contains("backing store nbd+unix").contains("connected again (reconnect 1");
+        assertThat(control.volume("vol").path("health").asText()).isEqualTo("ok");
+        assertThat(node.stop(Duration.ofSeconds(40))).isZero();
+        slowSan.stop();
+
+        Nbdkit plain = kit.nbdkit("file", san.toString());
+        Path sanJson = kit.file("fio-san.json");
+        Tools.Result r = Fio.run(kit, "fio", Fio.jobs(sanJson,
+                List.of("--thread", "--ioengine=nbd", "--uri=" + plain.uri(), "--iodepth=16", "--verify=crc32c", "--verify_only",
+                        "--verify_fatal=1", "--group_reporting=0"), JOBS), Duration.ofSeconds(120));
+        Fio.assertVerified(r, sanJson, 12 * MiB);
+        plain.stop();
+    }
 }
