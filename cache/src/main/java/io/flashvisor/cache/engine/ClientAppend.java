@@ -49,7 +49,6 @@ final class ClientAppend {
     }
 
     private void submit() {
-        CompletableFuture<Appended> appended;
         try {
             List<Record> records = List.of(record);
             if (record.type() == RecordType.DATA && !record.dirty()) {
@@ -58,13 +57,13 @@ final class ClientAppend {
                     records = List.of(Record.clean(record.volumeId(), record.firstBlock(), record.blockCount(), dropped), record);
                 }
             }
-            List<Record> sent = records;
-            appended = cache.log.appendAsync(stream, sent).thenApply(r -> new Appended(r, sent.size() - 1));
+            int index = records.size() - 1;
+            // Applied on the appender thread before its segment can be sealed (FlashLog.appendThen): else the cleaner
+            // could free the segment before the index points into it.
+            cache.log.appendThen(stream, records, (r, failure) -> appended(r == null ? null : new Appended(r, index), failure));
         } catch (RuntimeException e) {
             done.completeExceptionally(e);
-            return;
         }
-        appended.whenComplete(this::appended);
     }
 
     /** The append's result and the index of the client's record in it (after a CLEAN, if any). */

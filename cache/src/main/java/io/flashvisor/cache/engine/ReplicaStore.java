@@ -43,11 +43,23 @@ public final class ReplicaStore {
             int n = Math.min(max, blocks - off);
             Record record = Record.replica(originHost, ownerEpoch, volumeId, firstBlock + off,
                     data.slice(data.position() + off * BLOCK, n * BLOCK), flushEpoch, originSequence);
-            CompletableFuture<Void> part;
+            CompletableFuture<Void> part = new CompletableFuture<>();
             try {
-                part = cache.log.appendAsync(cache.replicaStream(), List.of(record)).thenAccept(r -> applied(record, r));
+                // Applied on the appender thread before its segment can be sealed and reclaimed (FlashLog.appendThen).
+                cache.log.appendThen(cache.replicaStream(), List.of(record), (r, failure) -> {
+                    if (failure != null) {
+                        part.completeExceptionally(failure);
+                        return;
+                    }
+                    try {
+                        applied(record, r);
+                        part.complete(null);
+                    } catch (RuntimeException e) {
+                        part.completeExceptionally(e);
+                    }
+                });
             } catch (RuntimeException e) {
-                part = CompletableFuture.failedFuture(e);
+                part.completeExceptionally(e);
             }
             parts.add(part);
         }

@@ -129,9 +129,11 @@ final class Appender implements Runnable {
         return Thread.currentThread() == thread;
     }
 
-    CompletableFuture<AppendResult> submit(int stream, List<Record> records, int dataBlocks, boolean reclaim) {
+    /** Queues the append; {@code future} (whatever depends on it already) is completed on this thread, see FlashLog#appendThen. */
+    CompletableFuture<AppendResult> submit(int stream, List<Record> records, int dataBlocks, boolean reclaim,
+                                           CompletableFuture<AppendResult> future) {
         PendingAppend a = new PendingAppend(stream, records, reclaim, dataBlocks,
-                System.nanoTime() + config.freeSegmentWait().toNanos());
+                System.nanoTime() + config.freeSegmentWait().toNanos(), future);
         lock.lock();
         try {
             if (closing) {

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.BiConsumer;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.zip.CRC32C;
@@ -244,7 +245,25 @@ public final class FlashLog implements AutoCloseable {
      *                                  the stream is not one of {@link LogConfig#streams}
      */
     public CompletableFuture<AppendResult> appendAsync(int stream, List<Record> records) {
-        return submit(stream, records, false);
+        return submit(stream, records, false, new CompletableFuture<>());
+    }
+
+    /**
+     * {@link #appendAsync(int, List)} with {@code whenDone} attached before the append is queued, so
+     * that it runs on the appender thread as the append completes — before the appender packs its
+     * next batch, which is what seals the segment the records went to. Use it when the completion
+     * publishes the records' locations (an index update): until it has run the cleaner cannot take
+     * that segment for a victim, judge the records dead (nothing points at them yet) and free it.
+     * A dependent attached to {@link #appendAsync}'s future may come too late for that: if the
+     * append had completed already, it runs on the caller's thread whenever that gets to it — on a
+     * busy machine after the segment was reclaimed and reused, leaving an index entry that points
+     * at another block's data (CleanerTest's concurrent readers caught one in CI). {@code whenDone}
+     * may also run on the caller's thread, at once, if the log refuses the append (closed, failed).
+     */
+    public void appendThen(int stream, List<Record> records, BiConsumer<AppendResult, Throwable> whenDone) {
+        CompletableFuture<AppendResult> f = new CompletableFuture<>();
+        f.whenComplete(whenDone);
+        submit(stream, records, false, f);
     }
 
     /** {@link #appendAsync(int, List)} to stream 0. */
@@ -261,7 +280,7 @@ public final class FlashLog implements AutoCloseable {
      * sequence order into as few appends as fit.
      */
     public CompletableFuture<AppendResult> appendReclaimAsync(int stream, List<Record> records) {
-        return submit(stream, records, true);
+        return submit(stream, records, true, new CompletableFuture<>());
     }
 
     /**
@@ -292,7 +311,8 @@ public final class FlashLog implements AutoCloseable {
         return append(0, records);
     }
 
-    private CompletableFuture<AppendResult> submit(int stream, List<Record> records, boolean reclaim) {
+    private CompletableFuture<AppendResult> submit(int stream, List<Record> records, boolean reclaim,
+                                                   CompletableFuture<AppendResult> future) {
         if (stream < 0 || stream >= config.streams()) {
             throw new IllegalArgumentException("stream " + stream + " is not one of the " + config.streams()
                     + " configured append streams [0, " + config.streams() + ")");
@@ -310,7 +330,7 @@ public final class FlashLog implements AutoCloseable {
                     + maxAppendBlocks() + " (max batch bytes " + config.maxBatchBytes() + "); split it into several"
                     + " appends, knowing that each is atomic only by itself");
         }
-        return appender.submit(stream, list, (int) dataBlocks, reclaim);
+        return appender.submit(stream, list, (int) dataBlocks, reclaim, future);
     }
 
     /**

@@ -10,9 +10,11 @@ final class PendingAppend {
     final boolean reclaim;
     final int dataBlocks;
     final long deadlineNanos;
-    final CompletableFuture<AppendResult> future = new CompletableFuture<>();
+    final CompletableFuture<AppendResult> future;
 
-    PendingAppend(int stream, List<Record> records, boolean reclaim, int dataBlocks, long deadlineNanos) {
+    PendingAppend(int stream, List<Record> records, boolean reclaim, int dataBlocks, long deadlineNanos,
+                  CompletableFuture<AppendResult> future) {
+        this.future = future;
         this.stream = stream;
         this.records = records;
         this.reclaim = reclaim;
