@@ -52,6 +52,7 @@ final class Cleaner implements AutoCloseable {
     /** Segment → when to try it again; read by stats() without the cleaner's monitor. */
     private final Map<Integer, Long> held = new ConcurrentHashMap<>();
     private final Thread thread;
+    private final ReclaimBuffers buffers;
     private volatile boolean closed;
     private boolean cleaning;
     /** Rounds in a row that did not raise the free count: the live data does not shrink by moving it. */
@@ -70,6 +71,7 @@ final class Cleaner implements AutoCloseable {
         int segments = log.layout().segmentCount();
         this.low = cache.config.lowWatermark(segments);
         this.high = cache.config.highWatermark(segments);
+        this.buffers = new ReclaimBuffers(log.layout().segmentSize()); // rounds never overlap: reclaimOnce is synchronized
         this.thread = background ? Thread.ofPlatform().name(THREAD_NAME).daemon(true).unstarted(this::run) : null;
     }
 
@@ -165,7 +167,7 @@ final class Cleaner implements AutoCloseable {
             if (victim == null) {
                 return false;
             }
-            ReclaimRound round = new ReclaimRound(cache, victim, isFifo(victim));
+            ReclaimRound round = new ReclaimRound(cache, victim, isFifo(victim), buffers);
             ReclaimRound.Outcome outcome = round.run();
             moved.addAndGet(round.movedBlocks);
             evicted.addAndGet(round.evictedBlocks);

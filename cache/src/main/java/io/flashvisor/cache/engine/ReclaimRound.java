@@ -159,16 +159,19 @@ final class ReclaimRound {
     private final LongList victimInvalidates = new LongList();
     /** CLEAN records for dirty copies this round wrote of versions that were destaged or dropped meanwhile. */
     private final List<Record> zombies = new ArrayList<>();
+    private final ReclaimBuffers buffers;
     private String reason = "";
     long movedBlocks;
     long evictedBlocks;
 
     /**
-     * @param fifo the victim is its stream's oldest segment and no segment of an unconfigured
-     *             stream is older: older copies of its blocks in that stream are gone already
+     * @param fifo    the victim is its stream's oldest segment and no segment of an unconfigured
+     *                stream is older: older copies of its blocks in that stream are gone already
+     * @param buffers the cleaner's scratch memory, free again once {@link #run} has returned
      */
-    ReclaimRound(FlashCache cache, SegmentInfo victim, boolean fifo) {
+    ReclaimRound(FlashCache cache, SegmentInfo victim, boolean fifo, ReclaimBuffers buffers) {
         this.cache = cache;
+        this.buffers = buffers;
         this.ci = cache.ci;
         this.log = cache.log;
         this.victim = victim;
@@ -206,6 +209,7 @@ final class ReclaimRound {
         List<AppendResult> results = new ArrayList<>();
         boolean failed = false;
         try {
+            buffers.reset(); // the previous round is over: every append it made has completed
             readData();
             appends.addAll(pack());
             for (Append a : appends) {
@@ -633,7 +637,7 @@ final class ReclaimRound {
         }
         ByteBuffer span = null;
         if (lo <= hi) {
-            span = ByteBuffer.allocate((hi - lo + 1) * BLOCK);
+            span = buffers.span((hi - lo + 1) * BLOCK);
             log.read(lo, span);
         }
         for (Unit u : units) {
@@ -670,7 +674,7 @@ final class ReclaimRound {
                     case MARKER -> add(current, u.marker, u, -1);
                     case RUN -> {
                         Item first = u.items.getFirst();
-                        ByteBuffer data = ByteBuffer.allocate(u.items.size() * BLOCK);
+                        ByteBuffer data = buffers.run(u.items.size() * BLOCK);
                         for (Item item : u.items) {
                             data.put(item.data.duplicate());
                         }
