@@ -58,6 +58,13 @@ public final class Destager implements AutoCloseable {
     private final DoubleSupplier dirtyRatio;
     private final IntSupplier foregroundInFlight;
     private final ExecutorService writers;
+    /**
+     * The current batch's data, run after run at {@code runStart × 4 KiB}: one buffer reused from
+     * batch to batch while the destager is busy (a buffer per run was a quarter of a busy node's
+     * allocations), dropped when it goes idle. Safe to reuse: every write of a batch has returned
+     * before the next batch is taken.
+     */
+    private ByteBuffer scratch;
     private final Thread thread;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition wake = lock.newCondition();
@@ -173,6 +180,7 @@ public final class Destager implements AutoCloseable {
             }
             DestageBatch batch = cache.nextDestageBatch(settings.batchBlocks());
             if (batch.isEmpty()) {
+                scratch = null; // idle volumes hold no buffer
                 signalProgress();
                 idle();
                 continue;
@@ -214,13 +222,17 @@ public final class Destager implements AutoCloseable {
         pace = DestagePace.writesInFlight(settings, dirtyRatio.getAsDouble(), foregroundInFlight.getAsInt(),
                 latencyNanos, bestLatencyNanos, draining || urgent.get() > 0);
         Semaphore slots = new Semaphore(pace);
+        if (scratch == null || scratch.capacity() < batch.blockCount() * BLOCK) {
+            scratch = ByteBuffer.allocate(Math.max(batch.blockCount(), settings.batchBlocks()) * BLOCK);
+        }
+        ByteBuffer batchData = scratch;
         List<Future<?>> writes = new ArrayList<>(batch.runCount());
         for (int run = 0; run < batch.runCount(); run++) {
             slots.acquire();
             int r = run;
             writes.add(writers.submit(() -> {
                 try {
-                    writeRun(batch, r);
+                    writeRun(batch, r, batchData.slice(batch.runStart(r) * BLOCK, batch.runLength(r) * BLOCK));
                     return null;
                 } finally {
                     slots.release();
@@ -244,8 +256,8 @@ public final class Destager implements AutoCloseable {
         return new Written(failed, first, bytes);
     }
 
-    private void writeRun(DestageBatch batch, int run) throws IOException {
-        ByteBuffer data = ByteBuffer.allocate(batch.runLength(run) * BLOCK);
+    /** Reads run {@code run} of {@code batch} from flash into {@code data} (exactly its bytes) and writes it to the backing store. */
+    private void writeRun(DestageBatch batch, int run, ByteBuffer data) throws IOException {
         cache.readDestageRun(batch, run, data);
         data.flip();
         // Checked before every write, not only per batch: a host stopped mid-batch (SIGSTOP, a long pause) must not
