@@ -80,7 +80,12 @@ class FailingSanTest {
         assertThat(node.stop(Duration.ofSeconds(40))).isZero();
         failing.stop();
 
-        // The SAN image itself, through nbdkit without the error filter.
+        verifySanImage(san);
+        Files.delete(san);
+    }
+
+    /** The SAN image itself, through nbdkit without filters: every block fio wrote reads back verified. */
+    private void verifySanImage(Path san) {
         Nbdkit plain = kit.nbdkit("file", san.toString());
         Path json = kit.file("fio-san.json");
         Tools.Result r = Fio.run(kit, "fio", Fio.jobs(json,
@@ -88,7 +93,6 @@ class FailingSanTest {
                         "--verify_fatal=1", "--group_reporting=0"), JOBS), Duration.ofSeconds(120));
         Fio.assertVerified(r, json, 12 * MiB);
         plain.stop();
-        Files.delete(san);
     }
 
     /**
@@ -129,13 +133,6 @@ class FailingSanTest {
         assertThat(control.volume("vol").path("health").asText()).isEqualTo("ok");
         assertThat(node.stop(Duration.ofSeconds(40))).isZero();
         slowSan.stop();
-
-        Nbdkit plain = kit.nbdkit("file", san.toString());
-        Path sanJson = kit.file("fio-san.json");
-        Tools.Result r = Fio.run(kit, "fio", Fio.jobs(sanJson,
-                List.of("--thread", "--ioengine=nbd", "--uri=" + plain.uri(), "--iodepth=16", "--verify=crc32c", "--verify_only",
-                        "--verify_fatal=1", "--group_reporting=0"), JOBS), Duration.ofSeconds(120));
-        Fio.assertVerified(r, sanJson, 12 * MiB);
-        plain.stop();
+        verifySanImage(san);
     }
 }

@@ -14,9 +14,7 @@ import io.flashvisor.cluster.VolumeState;
 import io.flashvisor.common.BlockVolume;
 import io.flashvisor.node.volume.CachedVolume;
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -121,27 +119,7 @@ class ClaimRetryTest {
 
     /** Both hosts list vm1 (one backing file, as a SAN LUN): write-back with one replica. */
     private String config(String name, EmbeddedZooKeeper zk, String faultDomain) throws IOException {
-        Files.createDirectories(dir.resolve(name));
-        Path img = dir.resolve("vm1.img");
-        if (!Files.exists(img)) {
-            try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "rw")) {
-                f.setLength(16 << 20);
-            }
-        }
-        return """
-                listeners: [{unix: %1$s/nbd.sock}]
-                control: %1$s/control.sock
-                flash: {device: %1$s/flash.img, size: 64M}
-                cluster:
-                  name: test
-                  host-id: hv-%1$s
-                  zookeeper: %2$s
-                  session-timeout: 2s
-                  peer-listen: 127.0.0.1:0
-                  secret-file: secret
-                  fault-domain: %3$s
-                volumes:
-                  - {name: vm1, backing: vm1.img, policy: write-back, replicas: 1}
-                """.formatted(name, zk.connectString(), faultDomain);
+        return NodeClusterTest.config(dir, name, "zookeeper: " + zk.connectString(), faultDomain,
+                "  - {name: vm1, backing: vm1.img, policy: write-back, replicas: 1}\n");
     }
 }

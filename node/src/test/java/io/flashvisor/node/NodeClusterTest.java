@@ -205,8 +205,16 @@ class NodeClusterTest {
                 .hasMessageStartingWith("cluster: cannot connect to ZooKeeper at " + zkOfA + ": ");
     }
 
-    /** A node's config under {@code dir/<name>}: Unix sockets, a 64M flash file, a cluster section with {@code zookeeper}. */
     private String config(String name, String zookeeper, String faultDomain, String volumes) throws IOException {
+        return config(dir, name, zookeeper, faultDomain, volumes);
+    }
+
+    /**
+     * A node's config under {@code dir/<name>}: Unix sockets, a 64M flash file, a cluster section with
+     * {@code zookeeper} (a {@code zookeeper:} or {@code embedded-zookeeper:} line); the volumes' backing
+     * files (relative to {@code dir}) are created at 16M if missing.
+     */
+    static String config(Path dir, String name, String zookeeper, String faultDomain, String volumes) throws IOException {
         Files.createDirectories(dir.resolve(name));
         for (String line : volumes.split("\n")) {
             int b = line.indexOf("backing: ");

@@ -5,20 +5,9 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 
 import io.flashvisor.common.BlockError;
 import io.flashvisor.common.VolumeException;
-import io.flashvisor.destage.DestageSettings;
-import io.flashvisor.node.Policy;
-import io.flashvisor.replication.owner.ReleaseTracker;
-import io.flashvisor.replication.owner.ReplicaSet;
 import io.flashvisor.replication.protocol.Replicate;
-import io.flashvisor.replication.transport.InMemoryReplicaSink;
-import io.flashvisor.replication.transport.PeerClient;
-import io.flashvisor.replication.transport.PeerConnector;
-import io.flashvisor.replication.transport.ReplicationServer;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -44,40 +33,20 @@ class FencedVolumeTest {
     final AtomicBoolean lease = new AtomicBoolean(true);
     /** Runs on the holder before it takes a replica (and acknowledges it). */
     volatile Consumer<Replicate> beforeReplica = m -> { };
-    ReplicationServer holder;
-    PeerConnector connector;
-    PeerClient peer;
-    FlashDevice flash;
+    OwnerAndHolder pair;
 
     @BeforeEach
     void holder() throws Exception {
-        InMemoryReplicaSink sink = new InMemoryReplicaSink() {
-            @Override
-            public synchronized CompletableFuture<Void> replicate(long from, Replicate m) {
-                beforeReplica.accept(m);
-                return super.replicate(from, m);
-            }
-        };
-        holder = ReplicationServer.start(ReplicationServer.Settings.of("127.0.0.1", 0, ReplicatedWriteBackTest.HOLDER,
-                ReplicatedWriteBackTest.SECRET), sink);
-        connector = PeerConnector.create(PeerConnector.Settings.of(ReplicatedWriteBackTest.OWNER, ReplicatedWriteBackTest.SECRET));
-        peer = connector.connect(new InetSocketAddress("127.0.0.1", holder.port()), ReplicatedWriteBackTest.HOLDER).get();
-        flash = FlashDevice.open(dir.resolve("owner-flash"), 64L << 20, false, "s3-fifo");
+        pair = new OwnerAndHolder(dir, m -> beforeReplica.accept(m));
     }
 
     @AfterEach
     void close() throws Exception {
-        peer.close();
-        connector.close();
-        holder.close();
-        flash.close();
+        pair.close();
     }
 
     CachedVolume owner(MemoryBacking backing) throws Exception {
-        VolumeReplication r = new VolumeReplication(ReplicatedWriteBackTest.OWNER, () -> 3, new ReplicaSet(List.of(peer)),
-                new ReleaseTracker(0), lease::get);
-        return new CachedVolume("vol", backing, flash, Policy.WRITE_BACK, 0,
-                new DestageSettings(64, 4, 0.1, 0.5, Duration.ofMillis(5), Duration.ofMillis(20)), r);
+        return pair.owner(backing, lease::get);
     }
 
     static ByteBuffer block(int value) {

@@ -4,21 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.flashvisor.cache.engine.FlashCache;
-import io.flashvisor.destage.DestageSettings;
-import io.flashvisor.node.Policy;
-import io.flashvisor.replication.owner.ReleaseTracker;
-import io.flashvisor.replication.owner.ReplicaSet;
 import io.flashvisor.replication.protocol.Replicate;
-import io.flashvisor.replication.transport.InMemoryReplicaSink;
-import io.flashvisor.replication.transport.PeerClient;
-import io.flashvisor.replication.transport.PeerConnector;
-import io.flashvisor.replication.transport.ReplicationServer;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterEach;
@@ -45,34 +34,16 @@ class ReleaseWithoutFlushTest {
 
     /** The highest flush epoch of any replica the holder received. */
     final AtomicLong highestEpoch = new AtomicLong(-1);
-    InMemoryReplicaSink sink;
-    ReplicationServer holder;
-    PeerConnector connector;
-    PeerClient peer;
-    FlashDevice flash;
+    OwnerAndHolder pair;
 
     @BeforeEach
     void holder() throws Exception {
-        sink = new InMemoryReplicaSink() {
-            @Override
-            public synchronized CompletableFuture<Void> replicate(long from, Replicate m) {
-                highestEpoch.accumulateAndGet(m.flushEpoch(), Math::max);
-                return super.replicate(from, m);
-            }
-        };
-        holder = ReplicationServer.start(ReplicationServer.Settings.of("127.0.0.1", 0, ReplicatedWriteBackTest.HOLDER,
-                ReplicatedWriteBackTest.SECRET), sink);
-        connector = PeerConnector.create(PeerConnector.Settings.of(ReplicatedWriteBackTest.OWNER, ReplicatedWriteBackTest.SECRET));
-        peer = connector.connect(new InetSocketAddress("127.0.0.1", holder.port()), ReplicatedWriteBackTest.HOLDER).get();
-        flash = FlashDevice.open(dir.resolve("owner-flash"), 64L << 20, false, "s3-fifo");
+        pair = new OwnerAndHolder(dir, m -> highestEpoch.accumulateAndGet(m.flushEpoch(), Math::max));
     }
 
     @AfterEach
     void close() throws Exception {
-        peer.close();
-        connector.close();
-        holder.close();
-        flash.close();
+        pair.close();
     }
 
     static ByteBuffer blocks(int count, int value) {
@@ -86,17 +57,14 @@ class ReleaseWithoutFlushTest {
     long held(long first, int count) {
         long volume = FlashCache.volumeId("vol");
         return LongStream.range(first, first + count)
-                .filter(b -> sink.block(ReplicatedWriteBackTest.OWNER, volume, b) != null).count();
+                .filter(b -> pair.sink.block(ReplicatedWriteBackTest.OWNER, volume, b) != null).count();
     }
 
     @Test
     void destagedWritesAreReleasedThoughNoClientFlushesAndTheVolumeIsNeverClean() throws Exception {
         MemoryBacking backing = new MemoryBacking(SIZE);
         backing.failDestageWrites(true); // nothing reaches the backing store yet: the volume stays dirty from the first write
-        VolumeReplication r = new VolumeReplication(ReplicatedWriteBackTest.OWNER, () -> 3, new ReplicaSet(List.of(peer)),
-                new ReleaseTracker(0), () -> true);
-        try (CachedVolume v = new CachedVolume("vol", backing, flash, Policy.WRITE_BACK, 0,
-                new DestageSettings(64, 4, 0.1, 0.5, Duration.ofMillis(5), Duration.ofMillis(20)), r)) {
+        try (CachedVolume v = pair.owner(backing, () -> true)) {
             v.write(A * 4096, blocks(A_BLOCKS, 1), false);
             long epochOfA = highestEpoch.get();
             assertThat(held(A, A_BLOCKS)).as("A is replicated").isEqualTo(A_BLOCKS);
