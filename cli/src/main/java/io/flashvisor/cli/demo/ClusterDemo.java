@@ -506,8 +506,8 @@ public final class ClusterDemo {
         if (san.isAlive()) {
             return;
         }
-        out.printf(Locale.ROOT, "  +%5.1f s  the SAN (nbdkit) died when %s's connection was cut mid-request (exit %d; %s): starting it "
-                + "again, the hosts retry%n", now, OWNER, san.process.exitValue(), Child.tail(san.log, 1).strip());
+        out.printf(Locale.ROOT, "  +%5.1f s  the SAN (nbdkit) died (exit %d; its log: %s) — nbdkit 1.32 can abort when a client dies "
+                + "mid-request; starting it again, the hosts retry%n", now, san.process.exitValue(), Child.tail(san.log, 1).strip());
         startSan();
     }
 
