@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
             "",
             "Run 'flashvisor COMMAND --help' for the options of a command."
         },
-        subcommands = {NodeCommand.class, ServeCommand.class, StatusCommand.class, PolicyCommand.class, TakeoverCommand.class, HostsCommand.class, VolumesCommand.class, DemoCommand.class, SimCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {NodeCommand.class, ServeCommand.class, StatusCommand.class, MetricsCommand.class, PolicyCommand.class, TakeoverCommand.class, HostsCommand.class, VolumesCommand.class, DemoCommand.class, SimCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     /** Exit codes: 0 success, 1 the node failed while running, 2 bad command line or configuration. */

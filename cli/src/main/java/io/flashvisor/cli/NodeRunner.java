@@ -16,8 +16,9 @@ final class NodeRunner {
     }
 
     /**
-     * Starts the node, prints one {@code ready URI} line per listener on {@code out} (scripts and
-     * tests wait for it), lets {@code onReady} print more, and blocks until the node has stopped.
+     * Starts the node, prints {@code metrics URL} if it serves metrics over HTTP, then one {@code ready URI}
+     * line per listener on {@code out} (scripts and tests wait for it), lets {@code onReady} print more, and
+     * blocks until the node has stopped.
      */
     static int run(NodeSettings settings, String export, PrintStream out, Consumer<Node> onReady) throws Exception {
         Node node = Node.start(settings);
@@ -30,6 +31,9 @@ final class NodeRunner {
         };
         for (String sig : new String[] {"TERM", "INT"}) {
             Signal.handle(new Signal(sig), s -> Thread.ofPlatform().name("shutdown").start(stop));
+        }
+        if (node.metricsUrl() != null) {
+            out.println("metrics " + node.metricsUrl()); // before the ready lines: whoever waits for those has it
         }
         for (Listener l : settings.listeners()) {
             out.println("ready " + node.uri(l, export));

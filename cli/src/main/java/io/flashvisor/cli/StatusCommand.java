@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
-        description = {"Show a running node's flash device and, per volume: policy, health, hits, misses, dirty bytes, time to clean."})
+        description = {"Show a running node's flash device and, per volume: policy, health, hits, misses, dirty bytes, time to clean,",
+            "and where latency goes over the last minute (p50/p99 of vm-read, vm-write, flash, peer, san)."})
 final class StatusCommand implements Callable<Integer> {
 
     @Option(names = "--control", paramLabel = "PATH", required = true, description = "The node's control socket.")
@@ -61,6 +62,12 @@ final class StatusCommand implements Callable<Integer> {
                     v.get("policy").asText(), v.get("health").asText(), hits, misses,
                     hits + misses == 0 ? 0.0 : 100.0 * hits / (hits + misses), size(v, "dirtyBytes"), size(v, "destagedBytes"),
                     toClean < 0 ? "unknown" : String.format(Locale.ROOT, "%.1f s", toClean));
+            if (v.has("latency")) {
+                out.println("  " + latency(v.get("latency")));
+            }
+            if (v.path("replicas").asInt() > 0 && v.path("liveReplicas").asInt() < v.path("replicas").asInt()) {
+                out.printf(Locale.ROOT, "  replicas: %d of %d live%n", v.path("liveReplicas").asInt(), v.path("replicas").asInt());
+            }
             JsonNode sizing = v.get("sizing");
             if (sizing != null && sizing.get("accesses").asLong() > 0) {
                 out.printf(Locale.ROOT, "  flash needed for 80/90/95 %% hits: %s / %s / %s (from %d accesses)%n", need(sizing, "bytesFor80"),
@@ -72,6 +79,29 @@ final class StatusCommand implements Callable<Integer> {
                 }
             }
         }
+    }
+
+    /** {@code latency p50/p99 (last minute): vm-read 45us/900us  vm-write ...}; "-" for a component without operations. */
+    static String latency(JsonNode latency) {
+        StringBuilder sb = new StringBuilder("latency p50/p99 (last minute):");
+        for (String c : new String[] {"vm-read", "vm-write", "flash", "peer", "san"}) {
+            JsonNode s = latency.path(c);
+            sb.append("  ").append(c).append(' ');
+            sb.append(s.path("count").asLong() == 0 ? "-"
+                    : micros(s.path("p50Micros").asLong()) + "/" + micros(s.path("p99Micros").asLong()));
+        }
+        return sb.toString();
+    }
+
+    /** 850us, 1.2ms, 35ms, 2.5s: two or three significant digits, as the measurement has. */
+    static String micros(long us) {
+        if (us < 1000) {
+            return us + "us";
+        }
+        if (us < 1_000_000) {
+            return us < 10_000 ? String.format(Locale.ROOT, "%.1fms", us / 1e3) : (us + 500) / 1000 + "ms";
+        }
+        return String.format(Locale.ROOT, "%.1fs", us / 1e6);
     }
 
     private static String need(JsonNode n, String field) {

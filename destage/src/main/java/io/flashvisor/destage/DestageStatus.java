@@ -10,7 +10,9 @@ package io.flashvisor.destage;
  *                          -1 when dirty but unknown (no rate measured yet, or destage is failing)
  * @param writesInFlight    the current pace (see {@link DestagePace})
  * @param health            whether batches reach the backing store
+ * @param failedBatches     batches (or parts of batches) that failed since start: each failure counts once,
+ *                          retries that fail again count again
  */
 public record DestageStatus(long dirtyBytes, long destagedBytes, double bytesPerSecond, double secondsToClean,
-                            int writesInFlight, DestageHealth health) {
+                            int writesInFlight, DestageHealth health, long failedBatches) {
 }

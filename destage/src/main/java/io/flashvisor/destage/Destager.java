@@ -23,6 +23,7 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.DoubleSupplier;
 import java.util.function.IntSupplier;
+import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,6 +72,9 @@ public final class Destager implements AutoCloseable {
     private final Condition progressed = lock.newCondition();
     private final AtomicInteger urgent = new AtomicInteger();
     private final AtomicLong destagedBytes = new AtomicLong();
+    private final AtomicLong failedBatches = new AtomicLong();
+    /** Told the duration of every backing-store write (the owner's latency breakdown: {@code san}). */
+    private final LongConsumer backingWriteNanos;
     private boolean nudged;
     private volatile boolean running = true;
     private volatile boolean draining;
@@ -96,7 +100,17 @@ public final class Destager implements AutoCloseable {
      */
     public Destager(VolumeCache cache, BlockVolume backing, DestageSettings settings, DoubleSupplier dirtyRatio,
                     IntSupplier foregroundInFlight, java.util.function.BooleanSupplier mayDestage) {
+        this(cache, backing, settings, dirtyRatio, foregroundInFlight, mayDestage, nanos -> { });
+    }
+
+    /**
+     * @param backingWriteNanos told, on the writing thread, how long each backing-store write took
+     *                          (from the call to its return, failed ones too); must be cheap and not block
+     */
+    public Destager(VolumeCache cache, BlockVolume backing, DestageSettings settings, DoubleSupplier dirtyRatio,
+                    IntSupplier foregroundInFlight, java.util.function.BooleanSupplier mayDestage, LongConsumer backingWriteNanos) {
         this.mayDestage = mayDestage;
+        this.backingWriteNanos = backingWriteNanos;
         this.cache = cache;
         this.backing = backing;
         this.settings = settings;
@@ -166,7 +180,7 @@ public final class Destager implements AutoCloseable {
         double rate = bytesPerSecond;
         // While batches fail, the last rate says nothing about when the volume will be clean.
         double toClean = dirty == 0 ? 0 : rate > 0 && health.healthy() ? dirty / rate : -1;
-        return new DestageStatus(dirty, destagedBytes.get(), rate, toClean, pace, health);
+        return new DestageStatus(dirty, destagedBytes.get(), rate, toClean, pace, health, failedBatches.get());
     }
 
     private void run() {
@@ -266,8 +280,15 @@ public final class Destager implements AutoCloseable {
             throw new IOException("fenced: this host's lease on the volume lapsed");
         }
         long start = System.nanoTime();
-        backing.write(batch.runFirstBlock(run) * BLOCK, data, false);
-        noteLatency(System.nanoTime() - start);
+        try {
+            backing.write(batch.runFirstBlock(run) * BLOCK, data, false);
+        } catch (IOException | RuntimeException e) {
+            backingWriteNanos.accept(System.nanoTime() - start);
+            throw e;
+        }
+        long nanos = System.nanoTime() - start;
+        backingWriteNanos.accept(nanos);
+        noteLatency(nanos);
     }
 
     private synchronized void noteLatency(long nanos) {
@@ -290,6 +311,7 @@ public final class Destager implements AutoCloseable {
     }
 
     private void failed(DestageBatch batch, Exception e, Duration backoff) {
+        failedBatches.incrementAndGet();
         DestageHealth h = health;
         int failures = h.failures() + 1;
         health = new DestageHealth(false, failures, String.valueOf(e.getMessage()), h.failingSince() == null ? Instant.now() : h.failingSince());

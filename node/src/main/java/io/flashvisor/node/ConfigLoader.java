@@ -163,10 +163,11 @@ public final class ConfigLoader {
             } else {
                 replicas(config);
             }
+            MetricsSpec metrics = config.metrics() == null ? null : metrics(config.metrics());
             if (!problems.isEmpty()) {
                 throw new ConfigException(source, problems);
             }
-            return new NodeSettings(listeners, volumes, nbd, flash, control, cluster);
+            return new NodeSettings(listeners, volumes, nbd, flash, control, cluster, metrics);
         }
 
         /** Each volume's {@code replicas}, checked against its policy and the presence of a cluster. */
@@ -272,6 +273,37 @@ public final class ConfigLoader {
             }
             return new ClusterSpec(c.name(), hostId, zookeeper, embedded, sessionTimeout, listen, address, secretFile, secret,
                     faultDomain, replicas, !Boolean.FALSE.equals(c.autoTakeover()), peerTls);
+        }
+
+        /**
+         * {@code metrics:}: an HTTP endpoint without authentication, so on loopback unless the config says
+         * {@code insecure: true} — the rule of the NBD TCP listeners (plaintext only when asked for).
+         */
+        private MetricsSpec metrics(NodeConfig.MetricsConfig c) {
+            if (c.listen() == null) {
+                problems.add("metrics.listen: missing; HOST:PORT of the HTTP endpoint Prometheus scrapes, e.g. 127.0.0.1:9410 "
+                        + "(port 0 = any free port)");
+                return null;
+            }
+            HostPort hp = HostPort.parse(c.listen(), "metrics.listen", problems);
+            if (hp == null) {
+                return null;
+            }
+            boolean insecure = Boolean.TRUE.equals(c.insecure());
+            boolean loopback;
+            try {
+                loopback = InetAddress.getByName(hp.host()).isLoopbackAddress();
+            } catch (IOException e) {
+                problems.add("metrics.listen: cannot resolve '" + hp.host() + "': " + e.getMessage());
+                return null;
+            }
+            if (!loopback && !insecure) {
+                problems.add("metrics.listen: " + c.listen() + " is not a loopback address, and the metrics endpoint has no "
+                        + "authentication; use 127.0.0.1:PORT (scrape through a local agent or a tunnel), or add "
+                        + "'insecure: true' to let anyone who can reach the port read the metrics");
+                return null;
+            }
+            return new MetricsSpec(hp.host(), hp.port(), insecure && !loopback);
         }
 
         private String zookeeper(String connect) {

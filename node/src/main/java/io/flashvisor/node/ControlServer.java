@@ -8,6 +8,7 @@ import io.flashvisor.cluster.ClusterView;
 import io.flashvisor.cluster.HostInfo;
 import io.flashvisor.cluster.Member;
 import io.flashvisor.cluster.VolumeRecord;
+import io.flashvisor.node.metrics.NodeMetrics;
 import io.flashvisor.node.volume.CachedVolume;
 import io.flashvisor.node.volume.FlashDevice;
 import io.flashvisor.node.volume.VolumeStatus;
@@ -36,16 +37,19 @@ import org.slf4j.LoggerFactory;
  * The node's control socket: a Unix socket (mode 0600, so only the node's user and root may use
  * it) that answers one command per connection with one JSON document. Commands:
  * <ul>
- * <li>{@code status} — the flash device and every cached volume ({@link VolumeStatus}), then every
- *     volume waiting to be claimed ({@link WaitingVolume}: health {@code waiting} and the reason);</li>
+ * <li>{@code status} — the flash device and every cached volume ({@link VolumeStatus}, with its latency
+ *     breakdown), then every volume waiting to be claimed ({@link WaitingVolume}: health {@code waiting}
+ *     and the reason);</li>
+ * <li>{@code metrics} — the node's metrics in the Prometheus text format, as the one string field
+ *     {@code metrics} (docs/observability.md);</li>
  * <li>{@code policy VOLUME POLICY} — changes a volume's policy online;</li>
  * <li>{@code drain VOLUME SECONDS} — destages at full speed and waits until clean (or the time is up);</li>
  * <li>{@code hosts} — the cluster's live hosts (address, flash, fault domain, session);</li>
  * <li>{@code volumes} — the cluster's volume records (policy, replicas, owner, epoch, replica set, state).</li>
  * </ul>
  * Errors come back as {@code {"error": "..."}}, also for {@code hosts} and {@code volumes} on a node
- * that is not in a cluster. The {@code flashvisor status}, {@code policy}, {@code hosts} and
- * {@code volumes} commands are its clients.
+ * that is not in a cluster. The {@code flashvisor status}, {@code metrics}, {@code policy}, {@code hosts}
+ * and {@code volumes} commands are its clients.
  */
 public final class ControlServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ControlServer.class);
@@ -120,6 +124,9 @@ public final class ControlServer implements AutoCloseable {
             case "status" -> {
                 return status();
             }
+            case "metrics" -> {
+                return Map.of("metrics", NodeMetrics.render(node));
+            }
             case "policy" -> {
                 if (words.length != 3) {
                     throw new IllegalArgumentException("usage: policy VOLUME POLICY");
@@ -156,7 +163,7 @@ public final class ControlServer implements AutoCloseable {
                 }
             }
             default -> throw new IllegalArgumentException("unknown command '" + words[0]
-                    + "'; commands: status, policy VOLUME POLICY, drain VOLUME SECONDS, hosts, volumes, takeover VOLUME BACKING");
+                    + "'; commands: status, metrics, policy VOLUME POLICY, drain VOLUME SECONDS, hosts, volumes, takeover VOLUME BACKING");
         }
     }
 

@@ -16,8 +16,11 @@ import io.flashvisor.nbd.NbdServer;
 import io.flashvisor.node.volume.CachedVolume;
 import io.flashvisor.node.volume.FlashDevice;
 import io.flashvisor.node.volume.VolumeReplication;
+import io.flashvisor.node.metrics.MetricsServer;
+import io.flashvisor.node.metrics.NodeMetrics;
 import io.flashvisor.replication.transport.PeerConnector;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -38,9 +41,10 @@ import org.slf4j.LoggerFactory;
  * says which part, volume or listener failed): the flash device, then — with a {@code cluster:}
  * section — the cluster membership ({@link ClusterMembership}: embedded ZooKeeper, ZooKeeper
  * session, replication server, host registration, volume records), then the volumes, the NBD
- * listeners and the control socket. A replicated volume that another host still owns (or whose
- * takeover is unfinished) does not fail the start: it waits ({@link PendingVolumes}), is tried again
- * every second, and once claimed is opened the same way and its export added to the running server.
+ * listeners, the control socket and the HTTP metrics endpoint (if configured). A replicated volume
+ * that another host still owns (or whose takeover is unfinished) does not fail the start: it waits
+ * ({@link PendingVolumes}), is tried again every second, and once claimed is opened the same way and
+ * its export added to the running server.
  * {@link #close} stops those tries, stops accepting, drains in-flight I/O, closes the volumes (also
  * those claimed late), leaves the cluster (replication server, session, embedded ZooKeeper last) and
  * closes the flash device. {@code close()} is idempotent and may be called from a shutdown hook.
@@ -63,6 +67,8 @@ public final class Node implements AutoCloseable {
     private volatile ControlServer control;
     private volatile TakeoverWatcher watcher;
     private volatile FreeFlashPublisher freeFlash;
+    private volatile LatencyHarvester harvester;
+    private volatile MetricsServer metrics;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
 
@@ -140,7 +146,19 @@ public final class Node implements AutoCloseable {
             opened.add(0, server);
             if (settings.control() != null) {
                 node.control = ControlServer.start(settings.control(), node);
+                opened.add(0, node.control);
                 log.info("control socket {}", settings.control());
+            }
+            if (settings.metrics() != null) {
+                MetricsSpec m = settings.metrics();
+                node.metrics = MetricsServer.start(new InetSocketAddress(m.host(), m.port()), () -> NodeMetrics.render(node));
+                opened.add(0, node.metrics);
+                if (m.insecure()) {
+                    log.warn("metrics {} on a non-loopback address without authentication (metrics.insecure: true): anyone who "
+                            + "can reach it reads every volume's metrics", node.metrics.url());
+                } else {
+                    log.info("metrics {}", node.metrics.url());
+                }
             }
             if (membership != null && settings.cluster().autoTakeover()) {
                 node.watcher = TakeoverWatcher.start(node);
@@ -150,6 +168,9 @@ public final class Node implements AutoCloseable {
             }
             for (Listener l : settings.listeners()) {
                 log.info("listening on {} uri={}", l, node.uri(l, ""));
+            }
+            if (flash != null) {
+                node.harvester = LatencyHarvester.start(node::cachedVolumes);
             }
             pending.start(node::serveIfFree); // Last: nothing above can fail any more, so close() owns it.
             return node;
@@ -348,6 +369,12 @@ public final class Node implements AutoCloseable {
         };
     }
 
+    /** The URL of the HTTP metrics endpoint ({@code metrics.listen}, with the port it got), or null without one. */
+    public String metricsUrl() {
+        MetricsServer m = metrics;
+        return m == null ? null : m.url();
+    }
+
     /** Blocks until {@link #close} has finished. */
     public void awaitStopped() throws InterruptedException {
         stopped.await();
@@ -370,7 +397,10 @@ public final class Node implements AutoCloseable {
             if (freeFlash != null) {
                 freeFlash.close();
             }
-            Closeables.closeAll(control == null ? List.of(server) : List.of(control, server));
+            if (harvester != null) {
+                harvester.close();
+            }
+            Closeables.closeAll(Arrays.asList(metrics, control, server)); // null parts are skipped
             releaseOwnedVolumes();
             Closeables.closeAll(volumes);
             Closeables.closeAll(Arrays.asList(membership, flash)); // null parts are skipped

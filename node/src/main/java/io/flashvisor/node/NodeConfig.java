@@ -9,12 +9,21 @@ import java.util.List;
  * turns them into the settings the node runs with.
  */
 public record NodeConfig(List<ListenerConfig> listeners, List<VolumeConfig> volumes, NbdConfig nbd, FlashConfig flash,
-                         String control, ClusterConfig cluster) {
+                         String control, ClusterConfig cluster, MetricsConfig metrics) {
 
     public NodeConfig {
         listeners = listeners == null ? List.of() : List.copyOf(listeners);
         volumes = volumes == null ? List.of() : List.copyOf(volumes);
         nbd = nbd == null ? new NbdConfig(null, null) : nbd;
+    }
+
+    /**
+     * Optional: serve Prometheus metrics over HTTP (docs/observability.md).
+     *
+     * @param listen   HOST:PORT, loopback unless {@code insecure}; port 0 = any free port
+     * @param insecure allow a non-loopback address: the endpoint has no authentication
+     */
+    public record MetricsConfig(String listen, Boolean insecure) {
     }
 
     /** Exactly one of {@code unix} and {@code tcp}. */

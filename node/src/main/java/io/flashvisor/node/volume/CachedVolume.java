@@ -1,5 +1,11 @@
 package io.flashvisor.node.volume;
 
+import static io.flashvisor.node.volume.LatencyComponent.FLASH;
+import static io.flashvisor.node.volume.LatencyComponent.PEER;
+import static io.flashvisor.node.volume.LatencyComponent.SAN;
+import static io.flashvisor.node.volume.LatencyComponent.VM_READ;
+import static io.flashvisor.node.volume.LatencyComponent.VM_WRITE;
+
 import io.flashvisor.cache.engine.VolumeCache;
 import io.flashvisor.cache.policy.SequentialDetector;
 import io.flashvisor.cache.sizing.Shards;
@@ -99,6 +105,8 @@ public final class CachedVolume implements BlockVolume {
     /** Writes waiting for the backing store because a replica copy is missing (the destager drains meanwhile). */
     private final AtomicInteger waitingForClean = new AtomicInteger();
     private final LongAdder replicaFallbacks = new LongAdder();
+    /** Where this volume's I/O time goes (docs/observability.md); recorded wait-free on the I/O path. */
+    private final VolumeLatency latency = new VolumeLatency();
     private volatile boolean closed;
 
     /**
@@ -127,7 +135,7 @@ public final class CachedVolume implements BlockVolume {
         long highest = cache.highestFlushEpoch();
         this.epochs = new FlushEpochs(highest == VolumeCache.NO_EPOCH ? 0 : highest + 1);
         this.destager = new Destager(cache, backing, destageSettings, device::dirtyRatio, foreground::get,
-                replication == null ? () -> true : replication.mayAct()).start();
+                replication == null ? () -> true : replication.mayAct(), nanos -> latency.record(SAN, nanos)).start();
         this.releaser = replication == null ? null : Thread.ofVirtual().name("replica-release-" + name).start(this::releaseLoop);
         long dirty = cache.dirtyBytes();
         if (dirty > 0) {
@@ -179,12 +187,21 @@ public final class CachedVolume implements BlockVolume {
 
     @Override
     public void read(long offset, ByteBuffer dst) throws IOException {
-        awaitLease();
+        long start = System.nanoTime();
+        try {
+            awaitLease();
+            readAt(offset, dst);
+        } finally {
+            latency.since(VM_READ, start);
+        }
+    }
+
+    private void readAt(long offset, ByteBuffer dst) throws IOException {
         int length = dst.remaining();
         if (offset + length > cachedEnd) {
             int head = (int) Math.max(0, cachedEnd - offset);
             if (head > 0) {
-                read(offset, dst.slice(dst.position(), head));
+                readAt(offset, dst.slice(dst.position(), head));
                 dst.position(dst.position() + head);
             }
             backingRead(offset + head, dst);
@@ -211,6 +228,7 @@ public final class CachedVolume implements BlockVolume {
      */
     @Override
     public CompletableFuture<Void> tryReadAsync(long offset, ByteBuffer dst) {
+        long start = System.nanoTime();
         int length = dst.remaining();
         if (offset % BLOCK != 0 || length % BLOCK != 0 || offset + length > cachedEnd || flashFailure != null || !mayServe()) {
             return null;
@@ -220,17 +238,22 @@ public final class CachedVolume implements BlockVolume {
         if (!cache.allCached(first, count)) {
             return null;
         }
+        long flashStart = System.nanoTime();
         try {
             for (int i = 0; i < count; i++) {
                 if (!readCached(first + i, dst.slice(dst.position() + i * BLOCK, BLOCK))) {
-                    return null; // Evicted meanwhile: the slow path reads it all again.
+                    return null; // Evicted meanwhile: the slow path reads it all again (and records the VM's read).
                 }
             }
         } catch (IOException e) {
+            latency.since(VM_READ, start);
             return CompletableFuture.failedFuture(e);
+        } finally {
+            latency.since(FLASH, flashStart);
         }
         accessed(first, count);
         dst.position(dst.position() + length);
+        latency.since(VM_READ, start);
         return CompletableFuture.completedFuture(null);
     }
 
@@ -267,8 +290,15 @@ public final class CachedVolume implements BlockVolume {
      */
     private void readBlocks(long first, int count, ByteBuffer buf, boolean admit, boolean locked) throws IOException {
         int missStart = -1;
+        int hits = 0;
+        long flashNanos = 0; // time in reads of cached blocks: one flash sample per call that had hits
         for (int i = 0; i <= count; i++) {
+            long t = System.nanoTime();
             boolean hit = i < count && readCached(first + i, buf.slice(i * BLOCK, BLOCK));
+            if (hit) {
+                hits++;
+                flashNanos += System.nanoTime() - t;
+            }
             if (!hit && i < count && missStart < 0) {
                 missStart = i;
             } else if ((hit || i == count) && missStart >= 0) {
@@ -280,6 +310,9 @@ public final class CachedVolume implements BlockVolume {
                 }
                 missStart = -1;
             }
+        }
+        if (hits > 0) {
+            latency.record(FLASH, flashNanos);
         }
     }
 
@@ -337,7 +370,7 @@ public final class CachedVolume implements BlockVolume {
     /** Caches a copy of clean data; a failure only means it is not cached (and is logged once). */
     private CompletableFuture<Void> admitClean(long first, ByteBuffer data) {
         ByteBuffer copy = ByteBuffer.allocate(data.remaining()).put(data.duplicate()).flip();
-        return cache.insert(first, copy, false, 0).exceptionally(e -> {
+        return flashTimed(System.nanoTime(), cache.insert(first, copy, false, 0)).exceptionally(e -> {
             noteFlashError(e);
             return null;
         });
@@ -347,12 +380,21 @@ public final class CachedVolume implements BlockVolume {
 
     @Override
     public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
-        awaitLease();
+        long start = System.nanoTime();
+        try {
+            awaitLease();
+            writeAt(offset, src, fua);
+        } finally {
+            latency.since(VM_WRITE, start);
+        }
+    }
+
+    private void writeAt(long offset, ByteBuffer src, boolean fua) throws IOException {
         int length = src.remaining();
         if (offset + length > cachedEnd) {
             int head = (int) Math.max(0, cachedEnd - offset);
             if (head > 0) {
-                write(offset, src.slice(src.position(), head), fua);
+                writeAt(offset, src.slice(src.position(), head), fua);
                 src.position(src.position() + head);
             }
             backingWrite(offset + head, src, fua);
@@ -390,6 +432,15 @@ public final class CachedVolume implements BlockVolume {
      */
     @Override
     public CompletableFuture<Void> tryWriteAsync(long offset, ByteBuffer src, boolean fua) {
+        long start = System.nanoTime();
+        CompletableFuture<Void> done = tryWriteFast(offset, src, fua);
+        if (done != null) {
+            done.whenComplete((ok, e) -> latency.since(VM_WRITE, start));
+        }
+        return done;
+    }
+
+    private CompletableFuture<Void> tryWriteFast(long offset, ByteBuffer src, boolean fua) {
         int length = src.remaining();
         if (policy != Policy.WRITE_BACK || offset % BLOCK != 0 || length % BLOCK != 0 || offset + length > cachedEnd
                 || flashFailure != null || device.dirtyRatio() >= DIRTY_LIMIT || !mayServe()) {
@@ -511,19 +562,25 @@ public final class CachedVolume implements BlockVolume {
      */
     private CompletableFuture<Void> dirtyInsert(long first, int count, ByteBuffer data) {
         if (replication == null) {
-            return cache.insert(first, data, true, epochs.forWrite());
+            return flashTimed(System.nanoTime(), cache.insert(first, data, true, epochs.forWrite()));
         }
         long epoch = cache.epochForWrite(first, count, epochs.forWrite());
         long sequence = replication.releases().assign(epoch);
-        CompletableFuture<Void> local = cache.insert(first, data, true, epoch);
+        CompletableFuture<Void> local = flashTimed(System.nanoTime(), cache.insert(first, data, true, epoch));
         local.whenComplete((ok, e) -> replication.releases().landed(epoch));
         CompletableFuture<Void> remote;
+        long sent = System.nanoTime();
         try {
             remote = replication.peers().replicate(new Replicate(replication.hostId(), cache.volumeId(),
                     replication.ownerEpoch().getAsLong(), epoch, first, count, sequence, data.duplicate()));
         } catch (RuntimeException e) {
             remote = CompletableFuture.failedFuture(e);
         }
+        remote.whenComplete((ok, e) -> {
+            if (e == null || peerWasAsked(e)) {
+                latency.since(PEER, sent);
+            }
+        });
         CompletableFuture<Void> peers = remote;
         return local.thenCompose(v -> peers.handle((ok, e) -> {
             if (!replication.mayAct().getAsBoolean()) {
@@ -574,6 +631,24 @@ public final class CachedVolume implements BlockVolume {
                         ids.stream().map(Long::toHexString).toList());
             }
         }
+    }
+
+    /**
+     * A failed replicate counts as a peer round trip only if a peer failed it (or timed out): not when it
+     * failed at once because the replica set had no live peer to send to (degraded), which took no time.
+     */
+    private static boolean peerWasAsked(Throwable failure) {
+        Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+        return !(cause instanceof ReplicaSet.MissingCopies m) || !m.failed().isEmpty();
+    }
+
+    /**
+     * {@code append}, a flash-log operation submitted at {@code start} (taken before the call: Java
+     * evaluates it first), timed to its completion ({@code flash}).
+     */
+    private <T> CompletableFuture<T> flashTimed(long start, CompletableFuture<T> append) {
+        append.whenComplete((ok, e) -> latency.since(FLASH, start));
+        return append;
     }
 
     /** This host's lease on the volume lapsed: nothing may be acknowledged. */
@@ -768,7 +843,7 @@ public final class CachedVolume implements BlockVolume {
             return;
         }
         try {
-            await(cache.invalidate(first, count));
+            await(flashTimed(System.nanoTime(), cache.invalidate(first, count)));
         } catch (VolumeException e) {
             if (e.error() != BlockError.IO) {
                 throw e; // Nothing changed yet: the request fails whole.
@@ -948,7 +1023,14 @@ public final class CachedVolume implements BlockVolume {
         return new VolumeStatus(name, p.configName(), health, size, s.hits(), s.misses(),
                 s.cachedBlocks() * BLOCK, s.dirtyBytes(), d.destagedBytes(), d.bytesPerSecond(), d.secondsToClean(),
                 d.writesInFlight(), d.health().lastError(), flashFailure, bypassedBytes.sum(), fallbackWrites.sum(),
-                s.lostBlocks(), Sizing.of(sizing.curve()));
+                s.lostBlocks(), Sizing.of(sizing.curve()), !mayServe(), replication != null && replication.peers().degraded(),
+                replication == null ? 0 : replication.peers().promised(), replication == null ? 0 : replication.peers().live(),
+                replicaFallbacks.sum(), d.failedBatches(), latency.byLabel());
+    }
+
+    /** This volume's latency breakdown (also in {@link #status}); the node harvests it once a second. */
+    public VolumeLatency latency() {
+        return latency;
     }
 
     /** The ownership epoch this host holds the volume at, or -1 without replicas (no cluster record to keep). */
@@ -1003,9 +1085,11 @@ public final class CachedVolume implements BlockVolume {
             return;
         }
         foreground.incrementAndGet();
+        long start = System.nanoTime();
         try {
             backing.read(offset, dst);
         } finally {
+            latency.since(SAN, start);
             foreground.decrementAndGet();
         }
     }
@@ -1018,9 +1102,11 @@ public final class CachedVolume implements BlockVolume {
             backingUnflushed.set(true);
         }
         foreground.incrementAndGet();
+        long start = System.nanoTime();
         try {
             backing.write(offset, src, fua);
         } finally {
+            latency.since(SAN, start);
             foreground.decrementAndGet();
         }
     }

@@ -69,6 +69,16 @@ public final class ReplicaSet {
         this(peers, peers.size());
     }
 
+    /** Copies promised for each write: the volume's {@code replicas}. */
+    public int promised() {
+        return promised;
+    }
+
+    /** Connected peers in the set now; fewer than {@link #promised} and the set is {@link #degraded}. */
+    public int live() {
+        return (int) peers.stream().filter(PeerClient::isOpen).count();
+    }
+
     /** Fewer peers than promised, a record member absent, or a peer disconnected: a write cannot get every copy. */
     public boolean degraded() {
         return peers.size() < promised || !absent.isEmpty() || peers.stream().anyMatch(p -> !p.isOpen());

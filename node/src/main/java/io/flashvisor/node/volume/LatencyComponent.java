@@ -1,0 +1,29 @@
+package io.flashvisor.node.volume;
+
+/**
+ * Where a volume's I/O time goes: what the VM sees, and the three places it can wait on. Each is
+ * measured at exactly one kind of call (docs/observability.md, "Latency breakdown").
+ */
+public enum LatencyComponent {
+    /** A READ as the volume serves it: from the call (or the fast path's try) to the data being in the buffer. */
+    VM_READ("vm-read"),
+    /** A WRITE as the volume serves it: from the call (or the fast path's try) to its acknowledgement. */
+    VM_WRITE("vm-write"),
+    /** The flash log: a request's reads of cached blocks, and every append (data, invalidation) until it completes. */
+    FLASH("flash"),
+    /** The replica round trip: a write sent to the replica set until every peer has acknowledged it durable. */
+    PEER("peer"),
+    /** The backing store: one read or write call, from the client path (misses, write-through) or the destager. */
+    SAN("san");
+
+    private final String label;
+
+    LatencyComponent(String label) {
+        this.label = label;
+    }
+
+    /** The name in status, docs and metric labels, e.g. {@code vm-read}. */
+    public String label() {
+        return label;
+    }
+}
