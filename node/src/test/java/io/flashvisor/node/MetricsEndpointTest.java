@@ -7,19 +7,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.flashvisor.node.metrics.NodeMetricsTest;
 import io.flashvisor.node.metrics.PrometheusText;
 import io.flashvisor.node.volume.CachedVolume;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.RandomAccessFile;
-import java.net.StandardProtocolFamily;
 import java.net.URI;
-import java.net.UnixDomainSocketAddress;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
-import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -105,14 +98,6 @@ class MetricsEndpointTest {
     }
 
     private static JsonNode control(Path socket, String command) throws Exception {
-        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            ch.connect(UnixDomainSocketAddress.of(socket));
-            OutputStream out = Channels.newOutputStream(ch);
-            out.write((command + "\n").getBytes(StandardCharsets.UTF_8));
-            out.flush();
-            ch.shutdownOutput();
-            InputStream in = Channels.newInputStream(ch);
-            return ControlServer.JSON.readTree(in.readAllBytes());
-        }
+        return NodeClusterTest.control(socket, command);
     }
 }
