@@ -84,7 +84,7 @@ final class StatusCommand implements Callable<Integer> {
     /** {@code latency p50/p99 (last minute): vm-read 45us/900us  vm-write ...}; "-" for a component without operations. */
     static String latency(JsonNode latency) {
         StringBuilder sb = new StringBuilder("latency p50/p99 (last minute):");
-        for (String c : new String[] {"vm-read", "vm-write", "flash", "peer", "san"}) {
+        for (String c : new String[] {"vm-read", "vm-write", "flash-read", "flash-write", "peer", "san"}) {
             JsonNode s = latency.path(c);
             sb.append("  ").append(c).append(' ');
             sb.append(s.path("count").asLong() == 0 ? "-"

@@ -47,8 +47,8 @@ class MetricsCommandTest {
             ByteArrayOutputStream printed = new ByteArrayOutputStream();
             StatusCommand.print(new ObjectMapper().readTree(status), new PrintStream(printed, true, StandardCharsets.UTF_8));
             assertThat(printed.toString(StandardCharsets.UTF_8))
-                    .containsPattern("\n  latency p50/p99 \\(last minute\\):  vm-read -  vm-write [0-9.]+m?s/[0-9.]+m?s  flash "
-                            + "\\S+  peer -  san [0-9.]+m?s/[0-9.]+m?s\n".replace("m?s", "(us|ms|s)"));
+                    .containsPattern("\n  latency p50/p99 \\(last minute\\):  vm-read -  vm-write [0-9.]+m?s/[0-9.]+m?s  flash-read \\S+  "
+                            + "flash-write \\S+  peer -  san [0-9.]+m?s/[0-9.]+m?s\n".replace("m?s", "(us|ms|s)"));
         }
     }
 

@@ -82,7 +82,7 @@ class MetricsTest {
         assertThat(Double.parseDouble(second.get("flashvisor_volume_dirty_bytes{volume=\"vol\"}"))).isNotNegative();
         assertThat(Double.parseDouble(second.get("flashvisor_volume_latency_seconds{volume=\"vol\",component=\"vm-write\",quantile=\"0.99\"}")))
                 .as("a p99 for the last minute's writes").isPositive();
-        assertThat(Double.parseDouble(second.get("flashvisor_volume_latency_seconds_count{volume=\"vol\",component=\"flash\"}")))
+        assertThat(Double.parseDouble(second.get("flashvisor_volume_latency_seconds_count{volume=\"vol\",component=\"flash-write\"}")))
                 .as("dirty appends").isPositive();
         assertThat(second).containsEntry("flashvisor_volume_latency_seconds_count{volume=\"vol\",component=\"peer\"}", "0");
 
@@ -107,7 +107,7 @@ class MetricsTest {
         assertThat(status.awaitExit(Duration.ofSeconds(60))).as(status.output()).isZero();
         System.out.println(status.stdout());
         assertThat(status.stdout()).as(status.output()).containsPattern("latency p50/p99 \\(last minute\\):  vm-read \\S+  vm-write \\S+/\\S+  "
-                + "flash \\S+/\\S+  peer -  san \\S+/\\S+");
+                + "flash-read \\S+  flash-write \\S+/\\S+  peer -  san \\S+/\\S+");
 
         assertThat(node.stop(Duration.ofSeconds(40))).isZero();
     }

@@ -1,6 +1,7 @@
 package io.flashvisor.node.volume;
 
-import static io.flashvisor.node.volume.LatencyComponent.FLASH;
+import static io.flashvisor.node.volume.LatencyComponent.FLASH_READ;
+import static io.flashvisor.node.volume.LatencyComponent.FLASH_WRITE;
 import static io.flashvisor.node.volume.LatencyComponent.PEER;
 import static io.flashvisor.node.volume.LatencyComponent.SAN;
 import static io.flashvisor.node.volume.LatencyComponent.VM_READ;
@@ -249,7 +250,7 @@ public final class CachedVolume implements BlockVolume {
             latency.since(VM_READ, start);
             return CompletableFuture.failedFuture(e);
         } finally {
-            latency.since(FLASH, flashStart);
+            latency.since(FLASH_READ, flashStart);
         }
         accessed(first, count);
         dst.position(dst.position() + length);
@@ -312,7 +313,7 @@ public final class CachedVolume implements BlockVolume {
             }
         }
         if (hits > 0) {
-            latency.record(FLASH, flashNanos);
+            latency.record(FLASH_READ, flashNanos);
         }
     }
 
@@ -647,7 +648,7 @@ public final class CachedVolume implements BlockVolume {
      * evaluates it first), timed to its completion ({@code flash}).
      */
     private <T> CompletableFuture<T> flashTimed(long start, CompletableFuture<T> append) {
-        append.whenComplete((ok, e) -> latency.since(FLASH, start));
+        append.whenComplete((ok, e) -> latency.since(FLASH_WRITE, start));
         return append;
     }
 

@@ -70,7 +70,8 @@ public class NodeMetricsTest {
         Map<String, LatencySummary> latency = new LinkedHashMap<>();
         latency.put("vm-read", new LatencySummary(0, 0, 0, 0, 5, 500));
         latency.put("vm-write", new LatencySummary(10, 250, 1200, 3000, 40, 20_000));
-        latency.put("flash", new LatencySummary(10, 200, 900, 1000, 40, 10_000));
+        latency.put("flash-read", new LatencySummary(2, 20, 40, 40, 8, 200));
+        latency.put("flash-write", new LatencySummary(10, 200, 900, 1000, 40, 10_000));
         latency.put("peer", new LatencySummary(0, 0, 0, 0, 0, 0));
         latency.put("san", new LatencySummary(3, 2000, 5000, 5000, 3, 9000));
         return new VolumeStatus(name, "write-back", health, 1L << 30, 7, 3, 4096 * 100, 4096 * 5, 4096 * 20, 0, 0.5, 1, null, null, 0,

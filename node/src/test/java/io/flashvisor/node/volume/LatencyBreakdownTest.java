@@ -69,11 +69,11 @@ class LatencyBreakdownTest {
             assertThat(of(v, LatencyComponent.VM_WRITE).p50Micros()).isGreaterThanOrEqualTo(san.p50Micros());
             assertThat(of(v, LatencyComponent.VM_READ).p50Micros()).isGreaterThanOrEqualTo(SAN_DELAY_MICROS);
             assertThat(of(v, LatencyComponent.PEER).count()).as("not replicated").isZero();
-            assertThat(of(v, LatencyComponent.FLASH).count()).as("write-through caches the written blocks").isPositive();
+            assertThat(of(v, LatencyComponent.FLASH_WRITE).count()).as("write-through caches the written blocks").isPositive();
 
             // The status carries the same breakdown, by label.
             Map<String, LatencySummary> status = v.status().latency();
-            assertThat(status).containsOnlyKeys("vm-read", "vm-write", "flash", "peer", "san");
+            assertThat(status).containsOnlyKeys("vm-read", "vm-write", "flash-read", "flash-write", "peer", "san");
             assertThat(status.get("san").count()).isEqualTo(writes + misses);
         }
     }
@@ -99,7 +99,7 @@ class LatencyBreakdownTest {
             assertThat(v.awaitClean(Duration.ofSeconds(30))).isTrue();
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
                 assertThat(of(v, LatencyComponent.VM_WRITE).count()).isEqualTo(writes);
-                assertThat(of(v, LatencyComponent.FLASH).count()).as("one append per dirty write").isGreaterThanOrEqualTo(writes);
+                assertThat(of(v, LatencyComponent.FLASH_WRITE).count()).as("one append per dirty write").isGreaterThanOrEqualTo(writes);
             });
             LatencySummary san = of(v, LatencyComponent.SAN);
             assertThat(san.count()).as("the destager's writes (no client request reached the backing store)").isPositive();
