@@ -100,6 +100,7 @@ final class SegmentScanner {
      * {@link Gap} (a gap precedes the batch found after it).
      */
     Scan scan(int segment) throws IOException {
+        windowSegment = -1; // a scanner may be kept (FlashLog.readSegment): the segment may have been rewritten since
         int blocks = layout.blocksPerSegment();
         List<ScannedBatch> batches = new ArrayList<>();
         List<Event> events = new ArrayList<>();
