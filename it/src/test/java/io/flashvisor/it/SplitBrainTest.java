@@ -141,6 +141,8 @@ class SplitBrainTest {
             int stopMark = san.mark();
             long stopAt = san.now();
             signal(a.pid(), "STOP");
+            int resumeMark;
+            long resumeAt;
             try {
                 assertThat(processState(a.pid())).as("A is stopped").isEqualTo('T');
                 long dirtyAtStop = atStop.path("dirtyBytes").asLong();
@@ -186,11 +188,12 @@ class SplitBrainTest {
                         onC.get("epoch").asLong(), lastVersionOnA + 1, writer.lastVersion(), san.now() / 1_000_000, beforeResume.summary());
                 assertThat(beforeResume.clean()).as("before A resumes\n" + beforeResume).isTrue();
             } finally {
-                // 5. A wakes up, its dirty data now stale.
+                // 5. A wakes up, its dirty data now stale. The mark is taken while A is still frozen: taken after the
+                // signal, a write A made at once could fall before it (seen once in CI, in the negative control).
+                resumeMark = san.mark();
+                resumeAt = san.now();
                 signal(a.pid(), "CONT");
             }
-            int resumeMark = san.mark();
-            long resumeAt = san.now();
             System.out.printf("[split-brain] A resumed at %d ms, frozen for %.1f s%n", resumeAt / 1_000_000, (resumeAt - stopAt) / 1e9);
 
             // The VM's old connection to A is still open: a write sent there now must not be acknowledged. (A read is
